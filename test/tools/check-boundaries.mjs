@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// Fails when agent/ and coordinator/ import each other, when shared/ imports either, or when the
+// built packages contain an import cycle. Reads the compiled JS so it checks what really runs.
+import madge from 'madge';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = new URL('../../', import.meta.url).pathname;
+const rules = [
+  { from: 'agent', forbidden: ['@phoenix/coordinator', '/coordinator/'] },
+  { from: 'coordinator', forbidden: ['@phoenix/agent', '/agent/src', '/agent/dist'] },
+  { from: 'shared', forbidden: ['@phoenix/agent', '@phoenix/coordinator', '@phoenix/test'] },
+];
+const importRe = /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+function* files(dir) {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name === 'gen') continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) yield* files(p);
+    else if (/\.ts$/.test(name) && !name.endsWith('.d.ts')) yield p;
+  }
+}
+
+const problems = [];
+for (const rule of rules) {
+  for (const file of files(join(root, rule.from, 'src'))) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(importRe)) {
+      const spec = m[1] ?? m[2] ?? '';
+      if (rule.forbidden.some((f) => spec.includes(f))) problems.push(`${relative(root, file)} imports ${spec}`);
+    }
+  }
+}
+
+for (const pkg of ['shared', 'agent', 'coordinator']) {
+  const result = await madge(join(root, pkg, 'dist'), { fileExtensions: ['js'], excludeRegExp: [/\.d\.ts$/] });
+  for (const cycle of result.circular()) problems.push(`import cycle in ${pkg}: ${cycle.join(' -> ')}`);
+}
+
+if (problems.length > 0) {
+  console.error(problems.join('\n'));
+  process.exit(1);
+}
+console.log('boundaries ok: agent/coordinator independent, shared standalone, no import cycles');
