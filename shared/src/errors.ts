@@ -33,6 +33,10 @@ export const ERROR_CLASSES = {
   NO_CAPACITY: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, exit: ExitCode.FAILED, retryable: false },
   COMMAND_FAILED: { grpc: GrpcStatus.INTERNAL, exit: ExitCode.FAILED, retryable: false },
   PARTIALLY_APPLIED: { grpc: GrpcStatus.ABORTED, exit: ExitCode.PARTIAL, retryable: true },
+  /** A mutating call carried a fencing token older than the newest one the agent has seen. */
+  STALE_LEADER: { grpc: GrpcStatus.FAILED_PRECONDITION, exit: ExitCode.FAILED, retryable: false },
+  /** The agent stopped (crash, kill, restart) while the operation ran; retry with the same key. */
+  INTERRUPTED: { grpc: GrpcStatus.ABORTED, exit: ExitCode.FAILED, retryable: true },
   INTERNAL: { grpc: GrpcStatus.INTERNAL, exit: ExitCode.FAILED, retryable: false },
 } as const satisfies Record<string, ErrorClassInfo>;
 
@@ -128,6 +132,14 @@ export class CommandFailedError extends PhoenixError {
 export class PartiallyAppliedError extends PhoenixError {
   readonly code = 'PARTIALLY_APPLIED';
 }
+/** The caller acted on a deposed leader's lease: its fencing token is older than one already seen. */
+export class StaleLeaderError extends PhoenixError {
+  readonly code = 'STALE_LEADER';
+}
+/** The operation was cut short by an agent restart; a retry with the same key converges. */
+export class InterruptedError extends PhoenixError {
+  readonly code = 'INTERRUPTED';
+}
 export class InternalError extends PhoenixError {
   readonly code = 'INTERNAL';
 }
@@ -151,6 +163,8 @@ const BY_CODE: Record<ErrorCode, new (message: string, options?: PhoenixErrorOpt
   NO_CAPACITY: NoCapacityError,
   COMMAND_FAILED: CommandFailedError,
   PARTIALLY_APPLIED: PartiallyAppliedError,
+  STALE_LEADER: StaleLeaderError,
+  INTERRUPTED: InterruptedError,
   INTERNAL: InternalError,
 };
 

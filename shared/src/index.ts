@@ -5,3 +5,5 @@ export * from './tls.js';
 export * from './certs.js';
 export * from './names.js';
 export * from './proto.js';
+export * from './grpc-status.js';
+export * from './grpc-adapter.js';

@@ -1,0 +1,1 @@
+export { AgentClient, type AgentEndpoint, type AgentClientOptions, type CallOpts } from './client.js';
