@@ -84,6 +84,10 @@ export class AgentClient {
     const req = { context: this.context(key), vmid, force: true, purge: true };
     return this.unary('DeleteGuest', this.client.deleteGuest.bind(this.client), req, opts);
   }
+  cloneGuest(key: string, spec: agentv1.GuestSpec, opts?: CallOpts): Promise<agentv1.CloneGuestResponse> {
+    const req = { context: this.context(key), spec };
+    return this.unary('CloneGuest', this.client.cloneGuest.bind(this.client), req, { deadlineMs: 30 * 60_000, ...opts });
+  }
   listOperations(onlyUnfinished: boolean, opts?: CallOpts): Promise<agentv1.ListOperationsResponse> {
     return this.unary('ListOperations', this.client.listOperations.bind(this.client), { onlyUnfinished }, opts);
   }
