@@ -61,6 +61,8 @@ export interface AdapterOptions<Identity> {
   logger: Logger;
   /** Runs before every handler; throw (UnauthenticatedError, PermissionDeniedError) to refuse. */
   authorize(call: AuthorizableCall): Identity;
+  /** Called when a call arrives, before authorisation (metrics). */
+  onCallStart?(call: { service: string; method: string; type: CallType }): void;
   /** Called once per call with its final status (metrics). */
   onCallEnd?(outcome: CallOutcome): void;
 }
@@ -112,18 +114,26 @@ interface CallScope {
   close(): void;
 }
 
+/** Clock skew and transport delay between the client's deadline timer and ours. */
+const DEADLINE_SLACK_MS = 50;
+
 type CancellableCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
 
 /** Links the call's cancellation and deadline to an AbortController for the duration of the call. */
 function openScope(call: CancellableCall, method: string): CallScope {
   const controller = new AbortController();
+  const raw = call.getDeadline();
+  const deadlineMs = raw instanceof Date ? raw.getTime() : raw;
   const onCancelled = (): void => {
-    if (!controller.signal.aborted) controller.abort(new CancelledError(`${method}: cancelled by the client`));
+    if (controller.signal.aborted) return;
+    // The client gives up at its deadline too; a cancel that arrives then is the deadline expiring.
+    const expired = Number.isFinite(deadlineMs) && Date.now() >= deadlineMs - DEADLINE_SLACK_MS;
+    controller.abort(
+      expired ? new TimeoutError(`${method}: deadline exceeded`) : new CancelledError(`${method}: cancelled by the client`),
+    );
   };
   call.on('cancelled', onCancelled);
   if (call.cancelled) onCancelled();
-  const raw = call.getDeadline();
-  const deadlineMs = raw instanceof Date ? raw.getTime() : raw;
   let timer: NodeJS.Timeout | undefined;
   let deadline: Date | undefined;
   if (Number.isFinite(deadlineMs)) {
@@ -187,6 +197,7 @@ function contextFor<Identity>(
 function wrapUnary<Identity>(method: string, handler: AnyHandler, options: AdapterOptions<Identity>) {
   return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>): void => {
     const started = performance.now();
+    options.onCallStart?.({ service: options.service, method, type: 'unary' });
     const scope = openScope(call, method);
     const log = options.logger.child({ method, peer: call.getPeer() });
     const run = async (): Promise<void> => {
@@ -211,6 +222,7 @@ function wrapUnary<Identity>(method: string, handler: AnyHandler, options: Adapt
 function wrapServerStream<Identity>(method: string, handler: AnyHandler, options: AdapterOptions<Identity>) {
   return (call: ServerWritableStream<unknown, unknown>): void => {
     const started = performance.now();
+    options.onCallStart?.({ service: options.service, method, type: 'server_stream' });
     const scope = openScope(call, method);
     const log = options.logger.child({ method, peer: call.getPeer() });
     const sink: StreamSink<unknown> = { write: (message) => writeWithBackpressure(call, message, scope.signal) };

@@ -32,7 +32,11 @@ export const buckets = {
   alloc: 'phoenix_alloc',
   leases: 'phoenix_leases',
   nodes: 'phoenix_nodes',
+  /** Apply journal: per run and per step, who started what and whether it finished. */
+  journal: 'phoenix_journal',
 } as const;
+
+export type BucketName = (typeof buckets)[keyof typeof buckets];
 
 function token(schema: z.ZodType<string>, value: string, field: string): string {
   return parseOrThrow(schema, value, field);

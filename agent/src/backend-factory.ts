@@ -1,0 +1,14 @@
+/** Production wiring: the node backend over the guest pipeline and the drivers. */
+import type { CompiledConfig } from './config/index.js';
+import type { BackendFactory } from './daemon.js';
+import { createNodeBackend } from './node-backend.js';
+import { createGuestPipeline } from './pipeline/index.js';
+
+export function createPipelineBackend(config: CompiledConfig): BackendFactory {
+  return (drivers, log) =>
+    createNodeBackend({
+      node: config.node,
+      drivers,
+      pipeline: createGuestPipeline({ drivers, logger: log }),
+    });
+}

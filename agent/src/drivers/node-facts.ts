@@ -1,0 +1,88 @@
+/**
+ * Facts read from the node itself, never hard-coded: the NVIDIA character devices with their
+ * major/minor numbers (stat of /dev/nvidia*; the uvm major differs between nodes and boots) and
+ * the kernel driver version (/proc/driver/nvidia/version, else nvidia-smi).
+ *
+ * `hostRoot` prefixes /dev and /proc so the emulator can point it at its fake tree
+ * ($PVE_EMU_STATE/host). Where device nodes cannot be created (non-root), the emulator writes the
+ * same list as `dev-nvidia.json` beside them; it is read only when no device node is found.
+ */
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseProcDriverVersion } from './parse-nvidia.js';
+import type { DeviceNodeFact, NodeFactsReader, NvidiaFacts, NvidiaSmiDriver } from './types.js';
+
+export interface NodeFactsOptions {
+  /** @default "/" */
+  hostRoot?: string;
+  /** Fallback for the driver version when /proc has none. */
+  nvidiaSmi?: NvidiaSmiDriver;
+}
+
+/** Linux dev_t → major/minor (glibc's gnu_dev_major/minor). */
+export function decodeDev(rdev: bigint): { major: number; minor: number } {
+  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
+  const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
+  return { major: Number(major), minor: Number(minor) };
+}
+
+const DEVICE_NAME = /^nvidia(\d+|ctl|-uvm|-uvm-tools|-modeset)$/;
+
+export class NodeFacts implements NodeFactsReader {
+  private readonly root: string;
+  constructor(private readonly opts: NodeFactsOptions = {}) {
+    this.root = opts.hostRoot ?? '/';
+  }
+
+  async nvidia(): Promise<NvidiaFacts> {
+    const devices = await this.nvidiaDevices();
+    let driverVersion: string | undefined;
+    try {
+      driverVersion = parseProcDriverVersion(await readFile(join(this.root, 'proc/driver/nvidia/version'), 'utf8'));
+    } catch {
+      driverVersion = undefined;
+    }
+    if (driverVersion === undefined && this.opts.nvidiaSmi && devices.length > 0) {
+      driverVersion = (await this.opts.nvidiaSmi.versions()).driverVersion;
+    }
+    return { driverVersion, devices };
+  }
+
+  private async nvidiaDevices(): Promise<DeviceNodeFact[]> {
+    const out: DeviceNodeFact[] = [];
+    const devDir = join(this.root, 'dev');
+    const candidates: string[] = [];
+    try {
+      for (const name of await readdir(devDir)) if (DEVICE_NAME.test(name)) candidates.push(`/dev/${name}`);
+    } catch {
+      // No /dev under the root: no devices.
+    }
+    try {
+      for (const name of await readdir(join(devDir, 'nvidia-caps'))) candidates.push(`/dev/nvidia-caps/${name}`);
+    } catch {
+      // No MIG capability devices.
+    }
+    for (const path of candidates) {
+      try {
+        const st = await stat(join(this.root, path), { bigint: true });
+        if (!st.isCharacterDevice()) continue;
+        out.push({ path, ...decodeDev(st.rdev) });
+      } catch {
+        // Vanished between readdir and stat.
+      }
+    }
+    if (out.length === 0) {
+      try {
+        const listed = JSON.parse(await readFile(join(this.root, 'dev-nvidia.json'), 'utf8')) as Array<Partial<DeviceNodeFact>>;
+        for (const d of listed) {
+          if (typeof d.path === 'string' && typeof d.major === 'number' && typeof d.minor === 'number') {
+            out.push({ path: d.path, major: d.major, minor: d.minor });
+          }
+        }
+      } catch {
+        // Not an emulated node.
+      }
+    }
+    return out.sort((x, y) => x.path.localeCompare(y.path, 'en', { numeric: true }));
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * The NodeBackend the gRPC service runs on: guest work goes to the guest pipeline, node inventory
+ * (storages, datasets, versions, bridges, NVIDIA device nodes) to the drivers. This file is the
+ * only place that knows both shapes.
+ */
+import { InvalidArgumentError, type agentv1, type commonv1 } from '@phoenix/shared';
+import type { NodeDrivers } from './drivers/index.js';
+import type {
+  InterruptedOperation,
+  MutationOptions,
+  MutationResult,
+  NodeBackend,
+  NodeFacts,
+  ProgressSink,
+  RecoveryReport,
+} from './grpc/backend.js';
+import type { GuestPipelineLike, PipelineEvent } from './pipeline-contract.js';
+
+export interface NodeBackendOptions {
+  node: string;
+  drivers: NodeDrivers;
+  pipeline: GuestPipelineLike;
+}
+
+export function createNodeBackend(options: NodeBackendOptions): NodeBackend {
+  const { drivers, pipeline, node } = options;
+  const through = (o: MutationOptions) => ({ signal: o.signal, emit: (e: PipelineEvent) => forward(o.progress, e) });
+
+  return {
+    async facts(signal) {
+      const [version, bridges, nvidia] = await Promise.all([
+        drivers.pvesh.get<{ version?: string; release?: string }>('/version', {}, { signal }).catch(() => ({})),
+        drivers.pvesh
+          .get<Array<{ iface?: string }>>(`/nodes/${node}/network`, { type: 'any_bridge' }, { signal })
+          .catch(() => []),
+        drivers.facts.nvidia(),
+      ]);
+      const facts: NodeFacts = {
+        pveVersion: (version as { version?: string }).version ?? '',
+        bridges: bridges.map((b) => b.iface ?? '').filter((b) => b !== ''),
+        nvidiaDriverVersion: nvidia.driverVersion ?? '',
+        nvidiaDevices: nvidia.devices.map((d) => ({ path: d.path, major: d.major, minor: d.minor })),
+      };
+      return facts;
+    },
+
+    async listGpus(signal) {
+      const samples = await drivers.nvidia.queryGpus({ signal });
+      return samples.map((s) => ({
+        index: s.index,
+        uuid: s.uuid,
+        name: s.name,
+        pciBusId: s.pciBusId,
+        memoryTotalMib: s.memoryTotalMib ?? 0,
+        memoryUsedMib: s.memoryUsedMib ?? 0,
+        memoryFreeMib: s.memoryFreeMib ?? 0,
+        utilizationGpuPercent: s.utilizationGpuPercent ?? 0,
+        utilizationMemoryPercent: s.utilizationMemoryPercent ?? 0,
+        temperatureC: s.temperatureC ?? 0,
+        powerDrawW: s.powerDrawW ?? 0,
+        powerLimitW: s.powerLimitW ?? 0,
+        driverVersion: s.driverVersion,
+        cudaVersion: '',
+      }));
+    },
+
+    async listStorages(signal) {
+      const [status, config] = await Promise.all([
+        drivers.pvesm.status({ signal }),
+        drivers.pvesh
+          .get<Array<{ storage?: string; content?: string; shared?: number }>>('/storage', {}, { signal })
+          .catch(() => []),
+      ]);
+      const byId = new Map(config.map((c) => [c.storage ?? '', c]));
+      return status.map(
+        (s): commonv1.Storage => ({
+          id: s.id,
+          type: s.type,
+          content: (byId.get(s.id)?.content ?? '').split(',').filter((c) => c !== ''),
+          active: s.status === 'active',
+          shared: byId.get(s.id)?.shared === 1,
+          totalBytes: s.totalBytes,
+          usedBytes: s.usedBytes,
+          availableBytes: s.availableBytes,
+        }),
+      );
+    },
+
+    listGuests: (signal) => pipeline.listGuests({ signal }),
+    getGuest: (vmid, signal) => pipeline.getGuest(vmid, { signal }),
+
+    ensureGuest: (spec, o) => pipeline.ensure(spec, { ...through(o), dryRun: o.dryRun }).then(mutation),
+    createGuest: (spec, o) => pipeline.create(spec, through(o)).then(mutation),
+    cloneGuest: (spec, o) => pipeline.clone(spec, through(o)).then(mutation),
+    configureGuest: (spec, o) => pipeline.configure(spec, through(o)).then(mutation),
+    startGuest: (vmid, o) => pipeline.start(vmid, through(o)).then(mutation),
+    stopGuest: (vmid, timeout, o) => pipeline.stop(vmid, { ...through(o), shutdownTimeoutSeconds: timeout }).then(mutation),
+    deleteGuest: (vmid, flags, o) => pipeline.remove(vmid, { ...through(o), ...flags }).then(mutation),
+    snapshotGuest: (vmid, name, description, o) => pipeline.snapshot(vmid, name, { ...through(o), description }).then(mutation),
+    rollbackGuest: (vmid, name, start, o) => pipeline.rollback(vmid, name, { ...through(o), start }).then(mutation),
+    async execGuest(vmid, command, input, o): Promise<agentv1.ExecGuestResponse> {
+      const r = await pipeline.exec(vmid, command, { ...through(o), stdin: input.stdin, timeoutSeconds: input.timeoutSeconds });
+      return { exitCode: r.exitCode, stdout: Buffer.from(r.stdout), stderr: Buffer.from(r.stderr) };
+    },
+    pushFile: (vmid, path, content, mode, o) => pipeline.push(vmid, path, content, { ...through(o), mode }).then(mutation),
+    runFeatures: (vmid, features, o) => pipeline.runFeatures(vmid, features, through(o)).then(mutation),
+
+    async ensureStorage(request, o) {
+      const existing = (await drivers.pvesm.status({ signal: o.signal })).find((s) => s.id === request.id);
+      const params: Record<string, string> = { ...request.options };
+      if (request.content.length > 0) params['content'] = request.content.join(',');
+      if (!existing) {
+        if (request.type === '') throw new InvalidArgumentError('type', request.type, 'a storage type is needed to add a storage');
+        await drivers.pvesm.add(request.type, request.id, params, { signal: o.signal });
+        o.progress.step({ step: 'storage', state: 2, changed: true, message: `added ${request.type} storage ${request.id}` });
+        return { changed: true, changedSteps: ['storage'] };
+      }
+      if (request.type !== '' && existing.type !== request.type) {
+        throw new InvalidArgumentError('type', request.type, `storage ${request.id} exists with type ${existing.type}`);
+      }
+      const { content, ...rest } = params;
+      const settable = { ...rest, ...(content !== undefined ? { content } : {}) };
+      if (Object.keys(settable).length === 0) return { changed: false, changedSteps: [] };
+      // pvesm set is idempotent; the storage config is the source of truth for what changed.
+      const before = await storageConfig(drivers, request.id, o.signal);
+      const differs = Object.entries(settable).some(([k, v]) => before[k] !== v);
+      if (!differs) return { changed: false, changedSteps: [] };
+      await drivers.pvesm.set(request.id, settable, { signal: o.signal });
+      return { changed: true, changedSteps: ['storage'] };
+    },
+
+    async listDatasets(root, signal) {
+      const list = await drivers.zfs.list(root === '' ? undefined : root, { recursive: true, types: ['filesystem', 'volume'] }, { signal });
+      return list.map((d) => ({
+        name: d.name,
+        usedBytes: d.usedBytes,
+        availableBytes: d.availableBytes,
+        referencedBytes: d.referencedBytes,
+        mountpoint: d.mountpoint,
+        properties: {},
+      }));
+    },
+
+    async ensureDataset(name, properties, o) {
+      const keys = Object.keys(properties);
+      let current: Record<string, { value: string; source: string }> | undefined;
+      try {
+        current = await drivers.zfs.get(name, keys.length > 0 ? keys : ['type'], { signal: o.signal });
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'NOT_FOUND') throw err;
+      }
+      if (!current) {
+        await drivers.zfs.create(name, properties, { signal: o.signal });
+        return { changed: true, changedSteps: ['dataset'] };
+      }
+      const changes = Object.fromEntries(Object.entries(properties).filter(([k, v]) => current[k]?.value !== v));
+      if (Object.keys(changes).length === 0) return { changed: false, changedSteps: [] };
+      await drivers.zfs.set(name, changes, { signal: o.signal });
+      return { changed: true, changedSteps: ['dataset'] };
+    },
+
+    async recoverInterrupted(operations: InterruptedOperation[], signal): Promise<RecoveryReport> {
+      return pipeline.recoverInterrupted(operations, { signal });
+    },
+  };
+}
+
+function mutation(r: { changed: boolean; changedSteps: string[]; guest?: commonv1.GuestSummary | undefined }): MutationResult {
+  return { changed: r.changed, changedSteps: r.changedSteps, guest: r.guest };
+}
+
+function forward(progress: ProgressSink, event: PipelineEvent): void {
+  if (event.type === 'log') progress.log({ step: event.step, line: event.line, stderr: event.stderr ?? false });
+  else progress.step({ step: event.step, state: event.state, message: event.message ?? '', changed: event.changed ?? false, percent: event.percent ?? 0 });
+}
+
+async function storageConfig(drivers: NodeDrivers, id: string, signal: AbortSignal): Promise<Record<string, string>> {
+  const raw = await drivers.pvesh.get<Record<string, unknown>>(`/storage/${id}`, {}, { signal }).catch(() => ({}));
+  return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, String(v)]));
+}

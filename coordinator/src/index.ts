@@ -1,0 +1,3 @@
+export * from './spec/index.js';
+export * from './view/index.js';
+export * from './scheduler/index.js';

@@ -1,0 +1,15 @@
+export * from './primitives.js';
+export * from './host.js';
+export * from './network.js';
+export * from './guest.js';
+export * from './templates.js';
+export * from './stacks.js';
+export * from './openshift.js';
+export * from './scheduling.js';
+export * from './spec.js';
+export * from './features.js';
+export * from './errors.js';
+export * from './compile.js';
+export * from './load.js';
+export * from './json-schema.js';
+export { ipToInt, intToIp, parseCidr, inSubnet, addressOf } from './ip.js';

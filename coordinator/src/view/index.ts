@@ -1,0 +1,5 @@
+export * from './types.js';
+export * from './liveness.js';
+export * from './telemetry.js';
+export * from './file.js';
+export * from './usage.js';

@@ -1,0 +1,216 @@
+# Shared functions of the guest shims (sourced by bash). Everything here runs inside the guest's
+# chroot; state lives in the guest's own files:
+#   /var/lib/dpkg/status, /var/lib/dpkg/info/<pkg>.list   dpkg's database (regenerated from
+#   /var/lib/emu/dpkg/<pkg>, one stanza per installed package)
+#   /etc/systemd/system/*.wants/                           enablement (real symlinks)
+#   /run/emu/units/<unit>                                  runtime state (cleared when the guest stops)
+#   /var/lib/emu/docker/                                   docker containers, images, networks
+#   /var/lib/emu/faults/{net,apt-missing}                  injected faults (see guest/faults.ts)
+
+EMU=/usr/lib/emu
+EMU_STATE=/var/lib/emu
+EMU_RUN=/run/emu
+# shellcheck disable=SC1091
+. "$EMU/os"
+
+emu_mkdirs() { mkdir -p "$EMU_STATE/dpkg" "$EMU_STATE/faults" "$EMU_RUN/units" 2>/dev/null; }
+
+# ---------------------------------------------------------------- network faults
+
+# Prints the fault kind configured for a URL or host (dns|refused|timeout|http404|http500), or nothing.
+emu_net_fault() {
+  local target="$1" host pattern kind
+  host="${target#*://}"; host="${host%%/*}"; host="${host%%:*}"; host="${host##*@}"
+  [ -f "$EMU_STATE/faults/net" ] || return 0
+  while read -r pattern kind _; do
+    [ -n "$pattern" ] || continue
+    case "$pattern" in \#*) continue ;; esac
+    # shellcheck disable=SC2053
+    if [[ "$target" == $pattern || "$host" == $pattern ]]; then
+      [ "$kind" = offline ] && kind=dns
+      printf '%s\n' "${kind:-dns}"
+      return 0
+    fi
+  done < "$EMU_STATE/faults/net"
+}
+
+emu_url_host() { local h="${1#*://}"; h="${h%%/*}"; h="${h##*@}"; printf '%s\n' "${h%%:*}"; }
+
+# ---------------------------------------------------------------- packages
+
+emu_pkg_dir() { printf '%s\n' "$EMU/apt/pkgs/$1"; }
+emu_pkg_known() { [ -f "$EMU/apt/pkgs/$1/meta" ]; }
+emu_pkg_installed() { [ -f "$EMU_STATE/dpkg/$1" ]; }
+
+emu_valid_pkg_name() { [[ "$1" =~ ^[a-z0-9][a-z0-9+.-]+$ ]]; }
+
+# Loads PKG_* of a package (catalogued or generic) into the current shell.
+emu_pkg_load() {
+  PKG_NAME="$1" PKG_VERSION='1.0-1' PKG_SECTION=misc PKG_MAINTAINER='Debian Maintainers <debian-devel@lists.debian.org>'
+  PKG_DESC="$1" PKG_SIZE=64 PKG_REPOS='' PKG_DEPENDS='' PKG_SERVICES='' PKG_POSTINST=''
+  # shellcheck disable=SC1090
+  if emu_pkg_known "$1"; then . "$EMU/apt/pkgs/$1/meta"; fi
+}
+
+emu_pkg_field() { ( emu_pkg_load "$1"; eval "printf '%s\n' \"\$$2\"" ); }
+
+# Sources apt has fetched (after apt-get update): one line per URL.
+emu_apt_updated_urls() {
+  local f
+  for f in /var/lib/apt/lists/*_InRelease; do
+    [ -f "$f" ] || continue
+    head -n1 "$f"
+  done
+}
+
+# True when the package can be installed from a source apt has indexed.
+emu_pkg_available() {
+  local name="$1" repos host url
+  if [ -f "$EMU_STATE/faults/apt-missing" ] && grep -qxF "$name" "$EMU_STATE/faults/apt-missing"; then return 1; fi
+  emu_valid_pkg_name "$name" || return 1
+  repos=$(emu_pkg_field "$name" PKG_REPOS)
+  [ -n "$repos" ] || repos="$EMU_ARCHIVE_HOSTS"
+  local urls r
+  urls=$(emu_apt_updated_urls)
+  while read -r url; do
+    [ -n "$url" ] || continue
+    host=$(emu_url_host "$url")
+    for r in $repos; do [ "$host" = "$r" ] && return 0; done
+  done <<< "$urls"
+  return 1
+}
+
+# Installs one package's files and records it; services are enabled (and started unless --build).
+emu_pkg_install_one() {
+  local name="$1" mode="${2:-}" dir files f
+  emu_mkdirs
+  emu_pkg_load "$name"
+  dir=$(emu_pkg_dir "$name")
+  mkdir -p "/usr/share/doc/$name"
+  printf 'This package was installed by the Phoenix emulator archive.\n' > "/usr/share/doc/$name/copyright"
+  files="/usr/share/doc/$name
+/usr/share/doc/$name/copyright"
+  if [ -d "$dir/root" ]; then
+    local list
+    list=$(cd "$dir/root" && find . -mindepth 1 | sed 's|^\.||')
+    while IFS= read -r f; do
+      [ -n "$f" ] || continue
+      if [ -d "$dir/root$f" ] && [ ! -L "$dir/root$f" ]; then
+        mkdir -p "$f"
+      else
+        mkdir -p "$(dirname "$f")"
+        rm -f "$f" 2>/dev/null
+        cp -a "$dir/root$f" "$f"
+      fi
+      files="$files
+$f"
+    done <<< "$list"
+  fi
+  printf '/.\n%s\n' "$files" > "/var/lib/dpkg/info/$name.list"
+  {
+    printf 'Package: %s\n' "$name"
+    printf 'Status: install ok installed\n'
+    printf 'Priority: optional\n'
+    printf 'Section: %s\n' "$PKG_SECTION"
+    printf 'Installed-Size: %s\n' "$PKG_SIZE"
+    printf 'Maintainer: %s\n' "$PKG_MAINTAINER"
+    printf 'Architecture: amd64\n'
+    printf 'Version: %s\n' "$PKG_VERSION"
+    [ -n "$PKG_DEPENDS" ] && printf 'Depends: %s\n' "$(printf '%s' "$PKG_DEPENDS" | sed 's/ /, /g')"
+    printf 'Description: %s\n' "$PKG_DESC"
+  } > "$EMU_STATE/dpkg/$name"
+  if [ -n "$PKG_POSTINST" ]; then eval "$PKG_POSTINST"; fi
+  local svc
+  for svc in $PKG_SERVICES; do
+    if [ "$mode" = --build ]; then
+      /usr/bin/systemctl enable "$svc" >/dev/null 2>&1
+    else
+      /usr/bin/systemctl enable "$svc"
+      /usr/bin/systemctl start "$svc" >/dev/null 2>&1
+    fi
+  done
+  return 0
+}
+
+emu_pkg_remove_one() {
+  local name="$1" purge="${2:-}" f svc
+  emu_pkg_load "$name"
+  for svc in $PKG_SERVICES; do
+    /usr/bin/systemctl stop "$svc" >/dev/null 2>&1
+    /usr/bin/systemctl disable "$svc" >/dev/null 2>&1
+  done
+  if [ -f "/var/lib/dpkg/info/$name.list" ]; then
+    tac "/var/lib/dpkg/info/$name.list" | while IFS= read -r f; do
+      [ "$f" = /. ] && continue
+      if [ -d "$f" ] && [ ! -L "$f" ]; then rmdir "$f" 2>/dev/null; else rm -f "$f"; fi
+    done
+    rm -f "/var/lib/dpkg/info/$name.list"
+  fi
+  rm -f "$EMU_STATE/dpkg/$name"
+  [ -n "$purge" ] || true
+}
+
+# /var/lib/dpkg/status from the per-package stanzas, sorted by name.
+emu_dpkg_regen() {
+  local f first=1
+  emu_mkdirs
+  {
+    for f in $(ls "$EMU_STATE/dpkg" 2>/dev/null | sort); do
+      [ $first = 1 ] || printf '\n'
+      first=0
+      cat "$EMU_STATE/dpkg/$f"
+    done
+  } > /var/lib/dpkg/status.new && mv /var/lib/dpkg/status.new /var/lib/dpkg/status
+}
+
+emu_installed_version() { sed -n 's/^Version: //p' "$EMU_STATE/dpkg/$1" 2>/dev/null; }
+
+# ---------------------------------------------------------------- postinst helpers
+
+emu_locales_postinst() {
+  if [ ! -f /etc/locale.gen ]; then
+    cat > /etc/locale.gen <<'EOF'
+# This file lists locales that you wish to have built. You can find a list
+# of valid supported locales at /usr/share/i18n/SUPPORTED, and you can add
+# user defined locales to /usr/local/share/i18n/SUPPORTED. If you change
+# this file, you need to rerun locale-gen.
+
+# C.UTF-8 UTF-8
+# de_DE.UTF-8 UTF-8
+# en_GB.UTF-8 UTF-8
+# en_US ISO-8859-1
+# en_US.UTF-8 UTF-8
+# fr_FR.UTF-8 UTF-8
+EOF
+  fi
+  mkdir -p /usr/share/i18n
+  printf 'en_US.UTF-8 UTF-8\nen_GB.UTF-8 UTF-8\nde_DE.UTF-8 UTF-8\nfr_FR.UTF-8 UTF-8\nC.UTF-8 UTF-8\n' > /usr/share/i18n/SUPPORTED
+}
+
+# Records the user-space NVIDIA driver version installed in this guest (read by the host link).
+emu_nvidia_userspace() {
+  mkdir -p "$EMU_STATE/nvidia"
+  printf '%s\n' "$1" > "$EMU_STATE/nvidia/userspace-version"
+}
+
+# ---------------------------------------------------------------- host link
+
+# Runs a host-side service (e.g. nvidia-smi) through the link execInGuest opened for this command.
+# Returns 200 when there is no link (the guest cannot reach the host driver).
+emu_hostlink() {
+  local spec="${PVE_EMU_HOSTLINK:-}"
+  [ -n "$spec" ] || return 200
+  local hostport="${spec%/*}" token="${spec##*/}"
+  local host="${hostport%:*}" port="${hostport##*:}"
+  exec 3<>"/dev/tcp/$host/$port" 2>/dev/null || return 200
+  printf '%s\0' "$token" "$#" "$@" >&3
+  local LC_ALL=C frame data
+  while IFS= read -r frame <&3; do
+    case "$frame" in
+      D*) IFS= read -r -N "${frame#D}" data <&3; printf '%s' "$data" ;;
+      X*) exec 3<&-; return "${frame#X}" ;;
+    esac
+  done
+  exec 3<&-
+  return 255
+}

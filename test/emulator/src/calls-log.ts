@@ -1,0 +1,55 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** One line of `$PVE_EMU_STATE/calls.log`. */
+export interface CallRecord {
+  /** ISO time the invocation started. */
+  time: string;
+  tool: string;
+  argv: string[];
+  exitCode: number;
+  durationMs: number;
+  node: string;
+  pid: number;
+}
+
+export function appendCall(logFile: string, rec: CallRecord): void {
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  // One write() per line with O_APPEND: concurrent invocations never interleave within a line.
+  fs.appendFileSync(logFile, `${JSON.stringify(rec)}\n`);
+}
+
+export function readCalls(logFile: string): CallRecord[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(logFile, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as CallRecord);
+}
+
+/** Subcommands that change state; used to count "mutating" calls. */
+const READ_ONLY: Record<string, RegExp> = {
+  pct: /^(list|config|status|listsnapshot|pending|df|help|cpusets)$/,
+  qm: /^(list|config|status|listsnapshot|pending|showcmd|help|agent|wait|terminal)$/,
+  pvesh: /^(get|ls|usage|help)$/,
+  pvesm: /^(status|list|path|apiinfo|scan|help|nfsscan|cifsscan|iscsiscan|lvmscan|lvmthinscan|zfsscan)$/,
+  pveam: /^(available|list|help)$/,
+  zfs: /^(list|get|help)$/,
+  zpool: /^(list|status|get|help|iostat)$/,
+  'nvidia-smi': /.*/,
+};
+
+/** True when the call may have changed node state (by the subcommand word, unabbreviated). */
+export function isMutating(rec: Pick<CallRecord, 'tool' | 'argv'>): boolean {
+  const re = READ_ONLY[rec.tool];
+  const sub = rec.argv.find((a) => !a.startsWith('-')) ?? '';
+  if (!re) return true;
+  if (rec.tool === 'qm' && sub === 'guest') return true;
+  return !re.test(sub);
+}

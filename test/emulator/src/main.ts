@@ -1,0 +1,90 @@
+import { appendCall } from './calls-log.js';
+import { Ctx } from './ctx.js';
+import { readEnv } from './env.js';
+import { EmulatorError, errorText } from './errors.js';
+import { applyStartFault, planFaults, FaultPlan, type CallIdentity } from './faults.js';
+import { State, ensureInitialized, initFromEnv } from './state.js';
+
+/**
+ * Entry point of every emulated executable (test/emulator/bin/*). Sets process.exitCode and
+ * writes stdout/stderr as the real tool would; appends one line per call to calls.log.
+ */
+type ToolMain = (ctx: Ctx, argv: string[]) => Promise<number>;
+
+const TOOLS: Record<string, () => Promise<ToolMain>> = {
+  pct: async () => (await import('./pct.js')).pctMain,
+  qm: async () => (await import('./qm.js')).qmMain,
+  pvesh: async () => (await import('./pvesh.js')).pveshMain,
+  pvesm: async () => (await import('./pvesm.js')).pvesmMain,
+  pveam: async () => (await import('./pveam.js')).pveamMain,
+  zfs: async () => (await import('./zfs.js')).zfsMain,
+  zpool: async () => (await import('./zpool.js')).zpoolMain,
+  'nvidia-smi': async () => {
+    const spec = './nvidia/main.js';
+    const mod = (await import(spec)) as { main(argv: string[]): Promise<number> };
+    return (_ctx, argv) => mod.main(argv);
+  },
+};
+
+async function identify(tool: string, argv: string[]): Promise<CallIdentity> {
+  let command = argv.find((a) => !a.startsWith('-')) ?? '';
+  let rest = argv.slice(argv.indexOf(command) + 1);
+  if (tool === 'pct' || tool === 'qm' || tool === 'pvesm' || tool === 'pveam') {
+    const { resolveCmd } = await import('./cli-args.js');
+    const r = resolveCmd(tool, argv);
+    command = r.cmdStr.slice(tool.length + 1);
+    rest = r.args;
+  }
+  const first = rest.find((a) => !a.startsWith('-'));
+  const vmid = first !== undefined && /^\d+$/.test(first) ? Number(first) : undefined;
+  return { tool, command, vmid };
+}
+
+export async function main(tool: string, argv: string[]): Promise<void> {
+  const started = Date.now();
+  let state: State;
+  try {
+    state = new State(readEnv());
+    await ensureInitialized(state, initFromEnv());
+  } catch (err) {
+    if (tool === 'nvidia-smi' && err instanceof EmulatorError && err.errCode === 'EMU_NO_STATE') {
+      const mod = (await import('./nvidia/main.js' as string)) as { main(argv: string[]): Promise<number> };
+      process.exitCode = await mod.main(argv);
+      return;
+    }
+    process.stderr.write(`${tool} (emulator): ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 255;
+    return;
+  }
+  const log = (exitCode: number): void =>
+    appendCall(state.callsLog, {
+      time: new Date(started).toISOString(),
+      tool,
+      argv,
+      exitCode,
+      durationMs: Date.now() - started,
+      node: state.node,
+      pid: process.pid,
+    });
+  let code: number;
+  try {
+    const call = await identify(tool, argv).catch(() => ({ tool, command: '', vmid: undefined }));
+    const plan = await planFaults(state, call, () => log(137));
+    const ctx = new Ctx(state, tool, argv, plan);
+    const early = plan.startRule ? await applyStartFault(ctx, plan.startRule) : undefined;
+    if (early !== undefined) code = early;
+    else {
+      const load = TOOLS[tool];
+      if (!load) throw new EmulatorError('EMU_UNKNOWN_TOOL', `unknown tool '${tool}'`);
+      code = await (await load())(ctx, argv);
+      if (plan.pendingMidway) await plan.midpoint(ctx);
+    }
+  } catch (err) {
+    process.stderr.write(errorText(err));
+    code = 255;
+  }
+  log(code);
+  process.exitCode = code;
+}
+
+export { FaultPlan };

@@ -1,0 +1,88 @@
+import { abortText, commandSchema, getOptions, resolveCmd, usageListing, usageStr, type Params } from './cli-args.js';
+import type { Ctx } from './ctx.js';
+import { loadCliCommands, type CmdDef } from './data-files.js';
+import { PveException, errorText } from './errors.js';
+import { validateParams } from './schema-validate.js';
+
+/**
+ * Runs one PVE CLI tool (pct, qm, pvesm, pveam) the way PVE::CLIHandler does: resolve the
+ * command, parse and validate the options against the method schema, run the handler, and print
+ * errors (400 errors followed by the usage line).
+ */
+export interface CommandInfo {
+  /** "create", "guest exec", ... */
+  path: string;
+  cmdStr: string;
+  def: CmdDef;
+  usage: () => string;
+}
+
+export type Handler = (ctx: Ctx, params: Params, info: CommandInfo) => Promise<number | void> | number | void;
+
+function isCommand(d: unknown): d is CmdDef & { method: string } {
+  return typeof d === 'object' && d !== null && 'method' in d;
+}
+
+/** The unabbreviated subcommand of a call ("create", "guest cmd"), for fault matching and logs. */
+export function commandPath(tool: string, argv: string[]): string {
+  return resolveCmd(tool, argv).cmdStr.slice(tool.length + 1);
+}
+
+export async function runPveCli(ctx: Ctx, tool: string, argv: string[], handlers: Record<string, Handler>): Promise<number> {
+  if (!argv.length) {
+    ctx.stderr(abortText(tool, 'no command specified', false));
+    return 255;
+  }
+  const r = resolveCmd(tool, argv);
+  if (!isCommand(r.def)) {
+    if (r.def) {
+      ctx.stderr(
+        `ERROR: incomplete command '${r.cmdStr}'\nUSAGE: ${tool} <COMMAND> [ARGS] [OPTIONS]\n\n${usageListing(tool, r.def as Record<string, CmdDef>, r.cmdStr, '')}`,
+      );
+    } else {
+      ctx.stderr(abortText(tool, `unknown command '${r.cmdStr}'`, false));
+    }
+    return 255;
+  }
+  const def = r.def;
+  const path = r.cmdStr.slice(tool.length + 1);
+  const info: CommandInfo = { path, cmdStr: r.cmdStr, def, usage: () => usageStr(tool, r.cmdStr, def) };
+  try {
+    const schema = commandSchema(tool, def);
+    const fixed: Record<string, string> = {};
+    for (const f of def.fixed ?? []) {
+      const v = def.fixedValues?.[f];
+      fixed[f] = v !== undefined ? String(v) : f === 'node' ? ctx.node : '';
+    }
+    const params = getOptions(schema, r.args, def.args ?? [], fixed, (line) => ctx.stderr(line));
+    validateParams(params as Record<string, string | string[]>, schema);
+    if (path === 'help') return helpCommand(ctx, tool, params);
+    const handler = handlers[path];
+    if (!handler) {
+      ctx.stderr(`command '${r.cmdStr}' is not implemented by the emulator\n`);
+      return 255;
+    }
+    return (await handler(ctx, params, info)) ?? 0;
+  } catch (err) {
+    if (err instanceof PveException && err.isParamExc() && !err.usage) err.usage = info.usage();
+    ctx.stderr(errorText(err));
+    return err instanceof PveException ? err.exitCode : 255;
+  }
+}
+
+function helpCommand(ctx: Ctx, tool: string, params: Params): number {
+  const words = params['extra-args'];
+  const table = loadCliCommands().tools[tool] ?? {};
+  if (!Array.isArray(words) || !words.length) {
+    ctx.out(`USAGE: ${tool} <COMMAND> [ARGS] [OPTIONS]\n\n${usageListing(tool, table, tool, '\n')}`);
+    return 0;
+  }
+  const r = resolveCmd(tool, words);
+  if (!r.def) {
+    ctx.stderr(abortText(tool, `unknown command '${words[0] ?? ''}'`, false));
+    return 255;
+  }
+  const text = isCommand(r.def) ? usageStr(tool, r.cmdStr, r.def) : usageListing(tool, r.def as Record<string, CmdDef>, r.cmdStr, '').replace(/^\s+/, '');
+  ctx.out(`USAGE: ${text.replace(/\n$/, '')}\n`);
+  return 0;
+}
