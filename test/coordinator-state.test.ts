@@ -4,30 +4,48 @@
  */
 import { once } from 'node:events';
 import { JetStreamApiError } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { AlreadyExistsError, ConflictError, InvalidArgumentError, NoCapacityError, buckets } from '@phoenix/shared';
+import {
+  AlreadyExistsError,
+  ConflictError,
+  InvalidArgumentError,
+  NoCapacityError,
+  PermissionDeniedError,
+  StaleLeaderError,
+  buckets,
+} from '@phoenix/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { AllocationClashError, Allocator, type Allocation, type AllocatorOptions } from '../coordinator/src/alloc/index.js';
+import {
+  AllocationClashError,
+  Allocator,
+  guestRecordSchema,
+  holderSchema,
+  type Allocation,
+  type AllocatorOptions,
+} from '../coordinator/src/alloc/index.js';
 import { LeaderElection, type LossReason, type Timers } from '../coordinator/src/lease/index.js';
 import {
   ApplyJournal,
   CorruptValueError,
   KEEP,
+  RunJournal,
   StaleFencingTokenError,
   StateStore,
   StepOwnedError,
   kvKey,
 } from '../coordinator/src/state/index.js';
-import { startNatsServer, type BasicNatsServer } from './harness/nats-basic.js';
+import { startSecuredNats, type SecuredNatsServer } from './harness/nats.js';
 
 const LEASE_TTL_MS = 1_500;
 
-let server: BasicNatsServer;
+let server: SecuredNatsServer;
 const connections: NatsConnection[] = [];
 
 async function connection(name: string): Promise<NatsConnection> {
-  const nc = await server.connect(name);
+  // The coordinator's own NATS user, as in production (the harness also defines per-node users).
+  const nc = await server.connectAs('coordinator', { name });
   connections.push(nc);
   return nc;
 }
@@ -37,7 +55,7 @@ async function openStore(name: string): Promise<StateStore> {
 }
 
 beforeAll(async () => {
-  server = await startNatsServer();
+  server = await startSecuredNats({ cluster: 'test', nodes: ['pve1'] });
 });
 
 afterAll(async () => {
@@ -53,6 +71,11 @@ async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | un
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** The arguments of the next `name` event, or a rejection after `ms`. */
+async function nextEvent<T extends unknown[]>(emitter: LeaderElection, name: 'elected' | 'lost', ms = 8_000): Promise<T> {
+  return (await once(emitter, name, { signal: AbortSignal.timeout(ms) })) as T;
 }
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
@@ -82,6 +105,26 @@ describe('state store', () => {
     // nats-server 2.9 has no per-key TTL; it must be reported as missing, never assumed.
     expect(a.capabilities.version.text).toMatch(/^2\./);
     expect(a.capabilities.perKeyTtl).toBe(a.capabilities.version.minor >= 11);
+  });
+
+  it('brings existing buckets up to the required history and gives a TTL-less leases bucket one', async () => {
+    const other = await startSecuredNats({ cluster: 'test', nodes: [] });
+    try {
+      const nc = await other.connectAs('coordinator');
+      connections.push(nc);
+      const kvm = new Kvm(nc);
+      await kvm.create(buckets.specs, { history: 1 });
+      await kvm.create(buckets.leases, { history: 1 });
+      const store = await StateStore.open(nc, { leaseTtlMs: 4_000 });
+      expect((await store.kv(buckets.specs).status()).history).toBe(5);
+      const leases = await store.kv(buckets.leases).status();
+      expect(leases.history).toBe(5);
+      expect(leases.ttl).toBe(4_000);
+      expect(store.leaseTtlMs).toBe(4_000);
+      await nc.close();
+    } finally {
+      await other.dispose();
+    }
   });
 
   it('update re-reads and re-applies on a compare-and-set conflict', async () => {
@@ -149,6 +192,27 @@ describe('state store', () => {
     expect(await bucket.get(key)).toBeNull();
     expect((await bucket.create(key, { n: 6 })).value.n).toBe(6);
     expect(await bucket.update(key, () => KEEP)).toMatchObject({ value: { n: 6 } });
+  });
+
+  it('refuses a node agent\'s NATS user with a typed permission error', async () => {
+    const agent = await server.connectAs('pve1');
+    connections.push(agent);
+    const err = await rejection(StateStore.open(agent));
+    expect(err).toBeInstanceOf(PermissionDeniedError);
+    expect((err as PermissionDeniedError).message).toMatch(/denied on bucket phoenix_/);
+  });
+
+  it('lets a lease key expire by the bucket TTL (2.9 has no per-key TTL), after which create succeeds', async () => {
+    const store = await openStore('ttl');
+    const raw = store.kv(buckets.leases);
+    const key = kvKey('test', 'expiring');
+    const first = await raw.create(key, 'a');
+    await expect(raw.create(key, 'b')).rejects.toThrow(/wrong last sequence/);
+    const gone = await waitFor('expiry', async () => ((await raw.get(key)) === null ? Date.now() : undefined), LEASE_TTL_MS * 3);
+    expect(gone).toBeGreaterThan(0);
+    // The expired holder's stale-revision update fails; a newcomer's create wins with a higher revision.
+    await expect(raw.update(key, 'a2', first)).rejects.toThrow(/wrong last sequence/);
+    expect(await raw.create(key, 'b')).toBeGreaterThan(first);
   });
 
   it('reports a corrupt value as a typed error naming bucket and key', async () => {
@@ -255,6 +319,41 @@ describe('apply journal', () => {
   });
 });
 
+describe('run journal (per guest, as the plan executor uses it)', () => {
+  it('a successor resumes a run: done guests are skipped, a started one is taken over with the same key', async () => {
+    const [a, b] = await Promise.all([openStore('runj-a'), openStore('runj-b')]);
+    const oldLeader = { owner: 'coord-a', fencingToken: 30 };
+    const newLeader = { owner: 'coord-b', fencingToken: 41 };
+    await new ApplyJournal(a).startRun('run-resume', oldLeader);
+    const ra = new RunJournal(new ApplyJournal(a), 'run-resume', oldLeader);
+    await ra.markStarted('step-ca');
+    await ra.markDone('step-ca', { status: 'converged', changed: true });
+    await ra.markStarted('nginx');
+    const key = ra.idempotencyKey('nginx');
+    // coord-a dies here, mid-guest. coord-b wins the lease and resumes the run.
+    const jb = new ApplyJournal(b);
+    await jb.resumeRun('run-resume', newLeader);
+    const rb = new RunJournal(jb, 'run-resume', newLeader);
+    expect(await rb.isDone('step-ca')).toBe(true);
+    expect(await rb.isDone('nginx')).toBe(false);
+    await rb.markStarted('nginx');
+    expect(rb.idempotencyKey('nginx')).toBe(key);
+    await rb.markDone('nginx', { status: 'converged', changed: false });
+    expect(await ra.isDone('nginx')).toBe(true);
+    // Had coord-a come back, it could not record anything for the guest any more.
+    expect(await rejection(ra.markDone('nginx', { status: 'converged', changed: true }))).toBeInstanceOf(StepOwnedError);
+    // A failure is recorded with its code; starting the guest again is a new attempt with a new key.
+    await rb.markStarted('traefik');
+    const firstKey = rb.idempotencyKey('traefik');
+    await rb.markDone('traefik', { status: 'failed', changed: false, error: new ConflictError('lost a race') });
+    expect((await jb.getStep('run-resume', 'traefik'))?.value).toMatchObject({ state: 'failed', error: { code: 'CONFLICT' } });
+    await rb.markStarted('traefik');
+    expect(rb.idempotencyKey('traefik')).not.toBe(firstKey);
+    // The old leader cannot even start guests in this run any more.
+    expect(await rejection(ra.markStarted('portainer'))).toBeInstanceOf(StaleLeaderError);
+  });
+});
+
 /** Timers a test can hold back, as when a process is paused (SIGSTOP, a long GC). */
 class PausableTimers implements Timers {
   #paused = false;
@@ -322,9 +421,9 @@ describe('leader election', () => {
 
   it('elects exactly one of three contenders, and the lease names it with its fencing token', async () => {
     const es = await contenders('three', 3);
-    const elected = es.map((e) => once(e, 'elected'));
+    const elected = es.map((e) => nextEvent<[number]>(e, 'elected'));
     await Promise.all(es.map((e) => e.start()));
-    const [token] = (await Promise.race(elected)) as [number];
+    const [token] = await Promise.race(elected);
     const leader = await waitFor('one leader', () => (leaders(es).length === 1 ? leaders(es)[0] : undefined));
     // Hold for more than a TTL: the leader keeps renewing and nobody else gets in.
     await new Promise((r) => setTimeout(r, LEASE_TTL_MS * 1.3));
@@ -347,7 +446,7 @@ describe('leader election', () => {
     const first = await waitFor('a leader', () => leaders(es)[0]);
     const firstToken = first.requireToken();
     const rest = es.filter((e) => e !== first);
-    const next = Promise.race(rest.map((e) => once(e, 'elected').then(([t]) => ({ e, token: t as number }))));
+    const next = Promise.race(rest.map((e) => nextEvent<[number]>(e, 'elected').then(([t]) => ({ e, token: t }))));
     // Kill: no resignation, the process's connection just goes away.
     const killedAt = Date.now();
     await first.stop({ resign: false });
@@ -367,10 +466,10 @@ describe('leader election', () => {
     await waitFor('first leader', () => (es[0]!.isLeader() ? true : undefined));
     await es[1]!.start();
     const oldToken = es[0]!.requireToken();
-    const lost = once(es[0]!, 'lost');
+    const lost = nextEvent<[LossReason]>(es[0]!, 'lost');
 
     timers[0]!.pause();
-    const [newToken] = (await once(es[1]!, 'elected')) as [number];
+    const [newToken] = await nextEvent<[number]>(es[1]!, 'elected');
     expect(newToken).toBeGreaterThan(oldToken);
     // Still paused: by its own clock the lease has lapsed, so it no longer claims to lead.
     expect(es[0]!.isLeader()).toBe(false);
@@ -378,7 +477,7 @@ describe('leader election', () => {
     const leaseBefore = await es[1]!.leader();
 
     timers[0]!.resume();
-    const [reason] = (await lost) as [LossReason];
+    const [reason] = await lost;
     expect(['late', 'conflict']).toContain(reason);
     await waitFor('failed renewal counted', () => (es[0]!.stats.renewalFailures >= 1 ? true : undefined));
     expect(es[0]!.state).toBe('candidate');
@@ -396,7 +495,7 @@ describe('leader election', () => {
     const token = await waitFor('leader', () => e!.currentToken());
     const store = await openStore('conflict-intruder');
     const raw = store.kv(buckets.leases);
-    const lost = once(e!, 'lost');
+    const lost = nextEvent<[LossReason]>(e!, 'lost');
     // An operator (or a successor after a partition) replaces the lease under the leader.
     await raw.purge(kvKey('lease', 'conflict'));
     await raw.create(
@@ -404,9 +503,9 @@ describe('leader election', () => {
       JSON.stringify({ holder: 'intruder', ttlMs: LEASE_TTL_MS, acquiredAt: '', renewedAt: '' }),
     );
     const started = Date.now();
-    const [reason] = (await lost) as [LossReason];
+    const [reason] = await lost;
     expect(reason).toBe('conflict');
-    expect(Date.now() - started).toBeLessThan(LEASE_TTL_MS);
+    expect(Date.now() - started).toBeLessThan(LEASE_TTL_MS * 2);
     expect(e!.isLeader()).toBe(false);
     expect(e!.stats.renewalFailures).toBe(1);
     expect(token).toBeGreaterThan(0);
@@ -517,11 +616,12 @@ describe('allocation', () => {
     expect(await count('vmid.>')).toBe(416);
     expect(await count('ip.>')).toBe(416);
     expect(await count('mac.>')).toBe(416);
-    expect(await holders.sweep()).toBe(0);
+    expect(await holders.sweep()).toEqual([]);
     // They really raced: claims found values another allocator had just taken.
     const stats = team.map((t) => t.stats);
     expect(stats.reduce((n, st) => n + st.collisions, 0)).toBeGreaterThan(0);
-    console.log(`416 guests by 8 allocators in ${elapsed} ms`, stats);
+    // About 3 s here; the bound only catches starvation (allocators queueing behind one another).
+    expect(elapsed).toBeLessThan(20_000);
 
     // Releasing frees all three values; the keys are gone.
     for (const a of all.slice(0, 20)) expect(await team[1]!.release(a.guestId)).toBe(true);
@@ -597,5 +697,47 @@ describe('allocation', () => {
     expect(moved.nics[0]).toMatchObject({ address: '10.20.0.154', mac: '52:54:00:AA:BB:CC' });
     const taker = await b!.allocate({ guestId: 'takes-153', nics: [{ id: 'eth0', network: 'office', ip: '10.20.0.153' }] });
     expect(taker.nics[0]!.address).toBe('10.20.0.153');
+  });
+
+  it('finishes what a coordinator that died mid-allocation left behind, and sweeps orphans', async () => {
+    const net = { name: 'crash', cidr: '10.40.0.0/24', gateway: '10.40.0.1' };
+    const store = await openStore('crash');
+    const records = store.bucket(buckets.alloc, guestRecordSchema);
+    const holders = store.bucket(buckets.alloc, holderSchema);
+    const at = new Date().toISOString();
+    // The dead coordinator had recorded two claims and created one of them (VMID 7000); the
+    // address it meant to claim was taken by another guest before it could.
+    await holders.create('vmid.7000', { guestId: 'half-done', slot: 'vmid', at });
+    await holders.create('ip.crash.10-40-0-2', { guestId: 'someone-else', slot: 'ip/net0', at });
+    await records.create('guest.someone-else', {
+      guestId: 'someone-else',
+      slots: { 'ip/net0': { kind: 'ip', key: 'ip.crash.10-40-0-2', value: '10.40.0.2', network: 'crash' } },
+      pending: [],
+      updatedAt: at,
+    });
+    await records.create('guest.half-done', {
+      guestId: 'half-done',
+      slots: {},
+      pending: [
+        { slot: 'vmid', state: 'claiming', kind: 'vmid', key: 'vmid.7000', value: '7000' },
+        { slot: 'ip/net0', state: 'claiming', kind: 'ip', key: 'ip.crash.10-40-0-2', value: '10.40.0.2', network: 'crash' },
+      ],
+      updatedAt: at,
+    });
+    // And a value key nobody's record lists (its claim was dropped by a concurrent allocator).
+    await holders.create('vmid.7001', { guestId: 'half-done', slot: 'vmid', at });
+
+    const alloc = new Allocator(store, { networks: [net], vmidRange: { first: 7100 } });
+    const done = await alloc.allocate({ guestId: 'half-done', nics: [{ id: 'net0', network: 'crash' }] });
+    expect(done.vmid).toBe(7000);
+    expect(done.nics[0]!.address).toBe('10.40.0.3');
+    expect((await holders.get('ip.crash.10-40-0-2'))?.value.guestId).toBe('someone-else');
+    const rec = (await records.get('guest.half-done'))!.value;
+    expect(rec.pending).toEqual([]);
+
+    expect(await alloc.sweep()).toEqual(['vmid.7001']);
+    expect(await holders.get('vmid.7001')).toBeNull();
+    expect(await holders.get('vmid.7000')).not.toBeNull();
+    expect(await alloc.sweep()).toEqual([]);
   });
 });

@@ -38,7 +38,18 @@ if has_gpu && ! gpu_ready; then
   nvidia-ctk runtime configure --runtime=docker
   if [ "${PHOENIX_GUEST_TYPE:-lxc}" = lxc ]; then
     # An unprivileged container cannot manage device cgroups; the CT config already grants them.
-    nvidia-ctk config --set nvidia-container-cli.no-cgroups=true --in-place
+    # nvidia-ctk ≥ 1.14 edits the file itself; older toolkits only ship the commented default.
+    if ! nvidia-ctk config --set nvidia-container-cli.no-cgroups=true --in-place 2>/dev/null; then
+      CFG=/etc/nvidia-container-runtime/config.toml
+      mkdir -p "$(dirname "$CFG")"
+      if grep -Eq '^#?[[:space:]]*no-cgroups[[:space:]]*=' "$CFG" 2>/dev/null; then
+        sed -i -E 's/^#?[[:space:]]*no-cgroups[[:space:]]*=.*/no-cgroups = true/' "$CFG"
+      elif grep -q '^\[nvidia-container-cli\]' "$CFG" 2>/dev/null; then
+        sed -i '/^\[nvidia-container-cli\]/a no-cgroups = true' "$CFG"
+      else
+        printf '[nvidia-container-cli]\nno-cgroups = true\n' >>"$CFG"
+      fi
+    fi
   fi
 fi
 

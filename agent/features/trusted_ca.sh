@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Phoenix feature: trusted_ca. Adds a root CA certificate to the system trust store.
 # Params (env): PHOENIX_CA_CERT (PEM), PHOENIX_NAME (file name, default phoenix-root-ca).
-CERT="${PHOENIX_CA_CERT:?a PEM certificate is required}"
+# $(…) drops trailing newlines, so the file and the parameter compare equal however they end.
+CERT="$(printf '%s' "${PHOENIX_CA_CERT:?a PEM certificate is required}")"
 TARGET="/usr/local/share/ca-certificates/${PHOENIX_NAME:-phoenix-root-ca}.crt"
 
 if [ -f "$TARGET" ] && [ "$(cat "$TARGET")" = "$CERT" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then

@@ -5,10 +5,10 @@ import { createNodeBackend } from './node-backend.js';
 import { createGuestPipeline } from './pipeline/index.js';
 
 export function createPipelineBackend(config: CompiledConfig): BackendFactory {
-  return (drivers, log) =>
+  return (drivers, context) =>
     createNodeBackend({
       node: config.node,
       drivers,
-      pipeline: createGuestPipeline({ drivers, logger: log }),
+      pipeline: createGuestPipeline({ drivers, logger: context.log, isOperationActive: context.isOperationActive }),
     });
 }

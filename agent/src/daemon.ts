@@ -18,7 +18,7 @@ import type { NodeBackend } from './grpc/backend.js';
 import { startGrpcServer, type AgentGrpcServer } from './grpc/server.js';
 import { FencingGuard } from './journal/fencing.js';
 import { LockTable } from './journal/locks.js';
-import { OperationManager, ShutdownCancelledError } from './journal/operations.js';
+import { guestLockKey, OperationManager, ShutdownCancelledError } from './journal/operations.js';
 import { OperationJournal } from './journal/store.js';
 import { Lifecycle } from './lifecycle.js';
 import { AgentMetrics } from './metrics/registry.js';
@@ -29,8 +29,14 @@ import { NodeResources } from './telemetry/node-resources.js';
 import { TelemetryPublisher } from './telemetry/publisher.js';
 import { AGENT_VERSION } from './version.js';
 
-/** Builds the node backend from the drivers (the guest pipeline in production, a fake in tests). */
-export type BackendFactory = (drivers: CreatedNodeDrivers, log: Logger) => NodeBackend;
+export interface BackendContext {
+  log: Logger;
+  /** True while an operation of this agent holds guest `vmid` (its PVE locks are live, not stale). */
+  isOperationActive(vmid: number): boolean;
+}
+
+/** Builds the node backend from the drivers (the guest pipeline in production). */
+export type BackendFactory = (drivers: CreatedNodeDrivers, context: BackendContext) => NodeBackend;
 
 export interface DaemonOptions {
   config: CompiledConfig;
@@ -72,10 +78,11 @@ export class AgentDaemon {
 
     const journal = await OperationJournal.open(config.journal.dir, log.child({ component: 'journal' }));
     const fencing = await FencingGuard.open(config.journal.dir);
+    const locks = new LockTable();
     const operations = new OperationManager({
       journal,
       fencing,
-      locks: new LockTable(),
+      locks,
       log: log.child({ component: 'operations' }),
       lockWaitMs: config.lockWaitMs,
       admit: () => {
@@ -106,7 +113,10 @@ export class AgentDaemon {
       },
       ...emulatorPaths(config.tools.env),
     });
-    const backend = this.options.backend(drivers, log.child({ component: 'pipeline' }));
+    const backend = this.options.backend(drivers, {
+      log: log.child({ component: 'pipeline' }),
+      isOperationActive: (vmid) => locks.holderOf(guestLockKey(vmid)) !== undefined,
+    });
     const resources = new NodeResources();
     const gpus = new GpuInventory({
       executor: drivers.executor,
@@ -166,7 +176,7 @@ export class AgentDaemon {
         cluster: config.cluster,
         node: config.node,
         version: AGENT_VERSION,
-        advertise: config.advertise,
+        advertise: this.advertise(),
         labels: config.labels,
         intervals: config.telemetry,
         publisher: nats,
@@ -186,6 +196,12 @@ export class AgentDaemon {
     }
 
     this.lifecycle.advance('running');
+  }
+
+  /** The advertised address; a configured port 0 means the port the kernel gave the gRPC server. */
+  private advertise(): string {
+    const { advertise } = this.options.config;
+    return advertise.endsWith(':0') && this.grpc ? `${advertise.slice(0, -2)}:${this.grpc.port}` : advertise;
   }
 
   /** Hands operations left interrupted by a crash or a cancelled drain to the pipeline's recovery. */

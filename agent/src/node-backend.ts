@@ -14,17 +14,21 @@ import type {
   ProgressSink,
   RecoveryReport,
 } from './grpc/backend.js';
-import type { GuestPipelineLike, PipelineEvent } from './pipeline-contract.js';
+import { toLogLine, toStepProgress, type GuestPipeline, type PipelineEvent, type PipelineOptions } from './pipeline/index.js';
 
 export interface NodeBackendOptions {
   node: string;
   drivers: NodeDrivers;
-  pipeline: GuestPipelineLike;
+  pipeline: GuestPipeline;
 }
 
 export function createNodeBackend(options: NodeBackendOptions): NodeBackend {
   const { drivers, pipeline, node } = options;
-  const through = (o: MutationOptions) => ({ signal: o.signal, emit: (e: PipelineEvent) => forward(o.progress, e) });
+  const through = (o: MutationOptions): PipelineOptions => ({
+    signal: o.signal,
+    emit: (e: PipelineEvent) => forward(o.progress, e),
+    ...(o.isOperationActive ? { isOperationActive: o.isOperationActive } : {}),
+  });
 
   return {
     async facts(signal) {
@@ -99,7 +103,12 @@ export function createNodeBackend(options: NodeBackendOptions): NodeBackend {
     snapshotGuest: (vmid, name, description, o) => pipeline.snapshot(vmid, name, { ...through(o), description }).then(mutation),
     rollbackGuest: (vmid, name, start, o) => pipeline.rollback(vmid, name, { ...through(o), start }).then(mutation),
     async execGuest(vmid, command, input, o): Promise<agentv1.ExecGuestResponse> {
-      const r = await pipeline.exec(vmid, command, { ...through(o), stdin: input.stdin, timeoutSeconds: input.timeoutSeconds });
+      const r = await pipeline.exec(vmid, command, {
+        signal: o.signal,
+        emit: (e) => forward(o.progress, e),
+        stdin: input.stdin,
+        timeoutSeconds: input.timeoutSeconds,
+      });
       return { exitCode: r.exitCode, stdout: Buffer.from(r.stdout), stderr: Buffer.from(r.stderr) };
     },
     pushFile: (vmid, path, content, mode, o) => pipeline.push(vmid, path, content, { ...through(o), mode }).then(mutation),
@@ -160,6 +169,7 @@ export function createNodeBackend(options: NodeBackendOptions): NodeBackend {
     },
 
     async recoverInterrupted(operations: InterruptedOperation[], signal): Promise<RecoveryReport> {
+      // Also checks every guest for create/clone/disk locks that no running operation owns.
       return pipeline.recoverInterrupted(operations, { signal });
     },
   };
@@ -170,8 +180,10 @@ function mutation(r: { changed: boolean; changedSteps: string[]; guest?: commonv
 }
 
 function forward(progress: ProgressSink, event: PipelineEvent): void {
-  if (event.type === 'log') progress.log({ step: event.step, line: event.line, stderr: event.stderr ?? false });
-  else progress.step({ step: event.step, state: event.state, message: event.message ?? '', changed: event.changed ?? false, percent: event.percent ?? 0 });
+  const line = toLogLine(event);
+  if (line) progress.log(line);
+  const step = toStepProgress(event);
+  if (step) progress.step(step);
 }
 
 async function storageConfig(drivers: NodeDrivers, id: string, signal: AbortSignal): Promise<Record<string, string>> {

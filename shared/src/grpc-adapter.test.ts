@@ -1,5 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { credentials, makeGenericClientConstructor, Metadata, Server, ServerCredentials, status, type Client, type ServiceError } from '@grpc/grpc-js';
+import {
+  credentials,
+  makeGenericClientConstructor,
+  Metadata,
+  Server,
+  ServerCredentials,
+  status,
+  type Client,
+  type ClientReadableStream,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
 import { adaptService, type CallOutcome, type StreamSink } from './grpc-adapter.js';
@@ -23,7 +33,7 @@ const logger = pino(
 let server: Server;
 let client: Client & Record<string, (...args: unknown[]) => unknown>;
 const outcomes: CallOutcome[] = [];
-const seen: { signal?: AbortSignal; writes: number } = { writes: 0 };
+const seen: { signal: AbortSignal | undefined; writes: number } = { signal: undefined, writes: 0 };
 let denyNext = false;
 
 beforeAll(async () => {
@@ -139,7 +149,7 @@ describe('grpc adapter - errors become statuses', () => {
 
 describe('grpc adapter - streams', () => {
   it('aborts the handler signal with a CancelledError when the client cancels', async () => {
-    const call = client['ensureGuest']!(EnsureGuestRequest.fromPartial({ spec: { vmid: 0 } })) as import('@grpc/grpc-js').ClientReadableStream<unknown>;
+    const call = client['ensureGuest']!(EnsureGuestRequest.fromPartial({ spec: { vmid: 0 } })) as ClientReadableStream<unknown>;
     call.on('error', () => undefined);
     await new Promise((r) => setTimeout(r, 100));
     call.cancel();
@@ -150,8 +160,9 @@ describe('grpc adapter - streams', () => {
   });
 
   it('waits for the reader: writes stall while the client does not read', async () => {
-    const total = 400;
-    const call = client['ensureGuest']!(EnsureGuestRequest.fromPartial({ spec: { vmid: total } })) as import('@grpc/grpc-js').ClientReadableStream<EnsureGuestResponse>;
+    // HTTP/2 and grpc-js buffer some tens of MB before the sender feels it: 2000 × 64 KiB is beyond that.
+    const total = 2000;
+    const call = client['ensureGuest']!(EnsureGuestRequest.fromPartial({ spec: { vmid: total } })) as ClientReadableStream<EnsureGuestResponse>;
     call.pause();
     await new Promise((r) => setTimeout(r, 300));
     const stalledAt = seen.writes;

@@ -46,6 +46,8 @@ export interface AgentProcessOptions {
   metrics?: boolean;
   /** Extra config fields merged at the top level. */
   extra?: Record<string, unknown>;
+  /** Flags for node itself, before the script (V8 heap sizes, --cpu-prof). */
+  nodeArgs?: string[];
 }
 
 export interface LogLine {
@@ -73,10 +75,11 @@ export class AgentProcess {
     private readonly configFile: string,
   ) {}
 
-  static async start(options: AgentProcessOptions): Promise<AgentProcess> {
+  /** Starts an agent; `env` is added to its environment (e.g. PHOENIX_AGENT_* overrides). */
+  static async start(options: AgentProcessOptions, env: NodeJS.ProcessEnv = {}): Promise<AgentProcess> {
     const dir = options.dir ?? (await mkdtemp(join(tmpdir(), `phoenix-agent-${options.node}-`)));
     const agent = new AgentProcess(options, dir, join(dir, 'agent.yaml'));
-    await agent.launch();
+    await agent.launch(env);
     return agent;
   }
 
@@ -134,7 +137,7 @@ export class AgentProcess {
     await writeFile(this.configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
     this.lines = [];
     this.rawTail = '';
-    const child = spawn(process.execPath, [AGENT_MAIN, '--config', this.configFile], {
+    const child = spawn(process.execPath, [...(o.nodeArgs ?? []), AGENT_MAIN, '--config', this.configFile], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
     });
@@ -286,6 +289,17 @@ export function descendants(root: number): number[] {
     }
   }
   return out;
+}
+
+/** Descendants of `root` with their command lines. */
+export function processTree(root: number): Array<{ pid: number; cmdline: string }> {
+  return descendants(root).flatMap((pid) => {
+    try {
+      return [{ pid, cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim() }];
+    } catch {
+      return [];
+    }
+  });
 }
 
 function trySignal(pid: number, sig: NodeJS.Signals): void {

@@ -99,7 +99,7 @@ export const agentConfigSchema = z.strictObject({
     })
     .default({ listen: '127.0.0.1:9464' }),
   labels: z
-    .record(z.string().regex(/^[a-z][a-z0-9_.\/-]{0,62}$/, 'label keys are lower-case words'), z.string().max(256))
+    .record(z.string().regex(/^[a-z][a-z0-9_./-]{0,62}$/, 'label keys are lower-case words'), z.string().max(256))
     .default({}),
   /** How long running operations may take to finish after SIGTERM before they are cancelled. @default 20 */
   shutdownGraceSeconds: secondsSchema.default(20),

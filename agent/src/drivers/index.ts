@@ -22,7 +22,7 @@ export * from './types.js';
 export { CommandExecutor, TOOL_NAMES, TOOL_FILES } from './run.js';
 export type { ExecutorOptions, CommandMetric, RunRequest, RunResult, LongProcess, ToolName } from './run.js';
 export { GpuSampler, type GpuSamplerOptions } from './gpu-sampler.js';
-export { NodeFacts, decodeDev, type NodeFactsOptions } from './node-facts.js';
+export { NodeFacts, decodeDev, normalizeBusId, type NodeFactsOptions } from './node-facts.js';
 export { LxcConfigFileEditor, replaceRawLines, rawLinesOf } from './lxc-conf-file.js';
 export { mapToolFailure, parseParamErrors, type ToolFailure, type ParamError } from './tool-errors.js';
 export { parseGuestConfig, parsePropertyString, formatPropertyString, decodePveEscapes, parseDiskSize } from './parse-config.js';

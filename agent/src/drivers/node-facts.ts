@@ -21,9 +21,16 @@ export interface NodeFactsOptions {
 
 /** Linux dev_t → major/minor (glibc's gnu_dev_major/minor). */
 export function decodeDev(rdev: bigint): { major: number; minor: number } {
-  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
-  const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
+  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & 0xfffff000n);
+  const minor = (rdev & 0xffn) | ((rdev >> 12n) & 0xffffff00n);
   return { major: Number(major), minor: Number(minor) };
+}
+
+/** PCI address in one form for both nvidia-smi (00000000:00:06.0) and /proc (0000:00:06.0). */
+export function normalizeBusId(bus: string): string {
+  const m = /^([0-9a-fA-F]+):([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$/.exec(bus.trim());
+  if (!m) return bus.trim().toLowerCase();
+  return `${parseInt(m[1] ?? '0', 16).toString(16).padStart(4, '0')}:${m[2]}:${m[3]}.${m[4]}`.toLowerCase();
 }
 
 const DEVICE_NAME = /^nvidia(\d+|ctl|-uvm|-uvm-tools|-modeset)$/;
@@ -45,7 +52,29 @@ export class NodeFacts implements NodeFactsReader {
     if (driverVersion === undefined && this.opts.nvidiaSmi && devices.length > 0) {
       driverVersion = (await this.opts.nvidiaSmi.versions()).driverVersion;
     }
-    return { driverVersion, devices };
+    return { driverVersion, devices, minorsByBusId: await this.gpuMinors() };
+  }
+
+  /** /proc/driver/nvidia/gpus/<bus>/information: "Device Minor:" per GPU. */
+  private async gpuMinors(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    const dir = join(this.root, 'proc/driver/nvidia/gpus');
+    let buses: string[] = [];
+    try {
+      buses = await readdir(dir);
+    } catch {
+      return out;
+    }
+    for (const bus of buses) {
+      try {
+        const info = await readFile(join(dir, bus, 'information'), 'utf8');
+        const m = /^Device Minor:\s*(\d+)/m.exec(info);
+        if (m?.[1] !== undefined) out[normalizeBusId(bus)] = Number(m[1]);
+      } catch {
+        // GPU vanished or not readable.
+      }
+    }
+    return out;
   }
 
   private async nvidiaDevices(): Promise<DeviceNodeFact[]> {

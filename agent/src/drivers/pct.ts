@@ -78,10 +78,11 @@ export class Pct implements PctDriver {
     await this.call(args, true, opts);
   }
 
-  async destroy(vmid: number, o: { force?: boolean; purge?: boolean }, opts?: CallOptions) {
+  async destroy(vmid: number, o: { force?: boolean; purge?: boolean; destroyUnreferencedDisks?: boolean }, opts?: CallOptions) {
     const args = ['destroy', a.vmid(vmid)];
     if (o.force) args.push('--force', '1');
     if (o.purge) args.push('--purge', '1');
+    if (o.destroyUnreferencedDisks) args.push('--destroy-unreferenced-disks', '1');
     await this.call(args, true, opts, undefined, LONG_MS);
   }
 

@@ -175,7 +175,7 @@ export class CommandExecutor {
     try {
       child = execa(file, [...req.args], options);
     } catch (err) {
-      this.count(req.tool, subcommand, req.mutating, performance.now() - started, false);
+      this.count(TOOL_FILES[req.tool], subcommand, req.mutating, performance.now() - started, false);
       throw mapSpawnFailure(req.tool, subcommand, err);
     }
 
@@ -204,29 +204,32 @@ export class CommandExecutor {
       const stdout = toText(result.stdout);
       const stderr = toText(result.stderr);
       if (timedOut) {
-        this.count(req.tool, subcommand, req.mutating, durationMs, false);
+        this.count(TOOL_FILES[req.tool], subcommand, req.mutating, durationMs, false);
         this.opts.logger?.warn({ tool: req.tool, subcommand, timeoutMs }, 'tool call timed out; process group killed');
         throw new TimeoutError(`${TOOL_FILES[req.tool]} ${subcommand} did not finish within ${timeoutMs} ms`, {
           details: { tool: req.tool, subcommand, timeoutMs },
         });
       }
       if (cancelled) {
-        this.count(req.tool, subcommand, req.mutating, durationMs, false);
+        this.count(TOOL_FILES[req.tool], subcommand, req.mutating, durationMs, false);
         throw new CancelledError(`${TOOL_FILES[req.tool]} ${subcommand} cancelled`, { cause: req.signal?.reason });
       }
       if (result.isMaxBuffer || (result.failed && result.exitCode === undefined)) {
         // Spawn failure (missing tool, not executable) or output over maxBuffer.
-        this.count(req.tool, subcommand, req.mutating, durationMs, false);
+        this.count(TOOL_FILES[req.tool], subcommand, req.mutating, durationMs, false);
         this.opts.logger?.warn({ tool: req.tool, subcommand, err: result.shortMessage }, 'tool call failed');
-        throw mapSpawnFailure(req.tool, subcommand, result);
+        throw mapSpawnFailure(req.tool, subcommand, Object.assign(new ToolExit(result.shortMessage ?? 'failed to run', undefined), {
+          code: (result as { code?: string }).code,
+          isMaxBuffer: result.isMaxBuffer,
+        }));
       }
       const exitCode = result.exitCode ?? -1;
       if (exitCode !== 0 && !req.allowNonZeroExit) {
-        this.count(req.tool, subcommand, req.mutating, durationMs, false);
+        this.count(TOOL_FILES[req.tool], subcommand, req.mutating, durationMs, false);
         this.opts.logger?.debug({ tool: req.tool, subcommand, exitCode, err: result.shortMessage }, 'tool call failed');
-        throw mapToolFailure({ tool: req.tool, subcommand, args: req.args, exitCode, stdout, stderr }, result);
+        throw mapToolFailure({ tool: req.tool, subcommand, args: req.args, exitCode, stdout, stderr }, new ToolExit(result.shortMessage ?? `${subcommand} exited ${exitCode}`, exitCode));
       }
-      this.count(req.tool, subcommand, req.mutating, durationMs, exitCode === 0);
+      this.count(TOOL_FILES[req.tool], subcommand, req.mutating, durationMs, exitCode === 0);
       return { stdout, stderr, exitCode, durationMs };
     } finally {
       clearTimeout(timer);
@@ -300,6 +303,20 @@ export class CommandExecutor {
     } catch (err) {
       this.opts.logger?.warn({ err }, 'metrics hook threw');
     }
+  }
+}
+
+/**
+ * The cause attached to typed tool errors: execa's one-line summary only. The execa result itself
+ * carries the full output, which must not end up in logs through an error's cause chain.
+ */
+export class ToolExit extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number | undefined,
+  ) {
+    super(message);
+    this.name = 'ToolExit';
   }
 }
 

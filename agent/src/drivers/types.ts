@@ -62,7 +62,7 @@ export interface PctDriver {
   start(vmid: number, opts?: CallOptions): Promise<void>;
   stop(vmid: number, opts?: CallOptions): Promise<void>;
   shutdown(vmid: number, timeoutSeconds: number, forceStop: boolean, opts?: CallOptions): Promise<void>;
-  destroy(vmid: number, options: { force?: boolean; purge?: boolean }, opts?: CallOptions): Promise<void>;
+  destroy(vmid: number, options: { force?: boolean; purge?: boolean; destroyUnreferencedDisks?: boolean }, opts?: CallOptions): Promise<void>;
   snapshot(vmid: number, name: string, description: string | undefined, opts?: CallOptions): Promise<void>;
   delsnapshot(vmid: number, name: string, opts?: CallOptions): Promise<void>;
   listSnapshots(vmid: number, opts?: CallOptions): Promise<SnapshotEntry[]>;
@@ -156,6 +156,8 @@ export interface NvidiaFacts {
   driverVersion: string | undefined;
   /** /dev/nvidia* character devices with their numbers, read from the node. */
   devices: DeviceNodeFact[];
+  /** GPU PCI address (normalised, see normalizeBusId) → /dev/nvidia<minor>, from /proc/driver/nvidia/gpus. */
+  minorsByBusId: Record<string, number>;
 }
 
 export interface NodeFactsReader {

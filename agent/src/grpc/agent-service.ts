@@ -16,9 +16,9 @@ import {
   type StreamSink,
 } from '@phoenix/shared';
 import type { OperationJournal, OperationRecord } from '../journal/store.js';
-import type { OperationHandle, OperationManager, OperationSpec, WorkOutcome } from '../journal/operations.js';
+import { guestLockKey, type OperationHandle, type OperationManager, type OperationSpec, type WorkOutcome } from '../journal/operations.js';
 import type { Lifecycle } from '../lifecycle.js';
-import type { MutationResult, NodeBackend } from './backend.js';
+import type { MutationOptions, MutationResult, NodeBackend } from './backend.js';
 
 export interface HostSummary {
   cpus: number;
@@ -147,14 +147,14 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceImplemen
         return;
       }
       await streamedMutation('EnsureGuest', req, ctx, sink, guestTarget(spec), agentv1.EnsureGuestRequest, (op) =>
-        backend.ensureGuest(spec, { signal: op.signal, progress: op, dryRun: false }),
+        backend.ensureGuest(spec, { ...mutationOptions(op), dryRun: false }),
       );
     },
 
     async createGuest(req, ctx) {
       const spec = specOf(req.spec);
       return mutation('CreateGuest', req, ctx, guestTarget(spec), agentv1.CreateGuestRequest, (op) =>
-        backend.createGuest(spec, { signal: op.signal, progress: op }),
+        backend.createGuest(spec, mutationOptions(op)),
       );
     },
 
@@ -164,49 +164,49 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceImplemen
         throw new InvalidArgumentError('spec.source', spec.source ?? null, 'CloneGuest needs a clone source');
       }
       return mutation('CloneGuest', req, ctx, guestTarget(spec), agentv1.CloneGuestRequest, (op) =>
-        backend.cloneGuest(spec, { signal: op.signal, progress: op }),
+        backend.cloneGuest(spec, mutationOptions(op)),
       );
     },
 
     async configureGuest(req, ctx) {
       const spec = specOf(req.spec);
-      return mutation('ConfigureGuest', req, ctx, { vmid: spec.vmid, lockKeys: [guestLock(spec.vmid)] }, agentv1.ConfigureGuestRequest, (op) =>
-        backend.configureGuest(spec, { signal: op.signal, progress: op }),
+      return mutation('ConfigureGuest', req, ctx, { vmid: spec.vmid, lockKeys: [guestLockKey(spec.vmid)] }, agentv1.ConfigureGuestRequest, (op) =>
+        backend.configureGuest(spec, mutationOptions(op)),
       );
     },
 
     async startGuest(req, ctx) {
       const vmid = vmidOf(req.vmid);
       return mutation('StartGuest', req, ctx, single(vmid), agentv1.StartGuestRequest, (op) =>
-        backend.startGuest(vmid, { signal: op.signal, progress: op }),
+        backend.startGuest(vmid, mutationOptions(op)),
       );
     },
 
     async stopGuest(req, ctx) {
       const vmid = vmidOf(req.vmid);
       return mutation('StopGuest', req, ctx, single(vmid), agentv1.StopGuestRequest, (op) =>
-        backend.stopGuest(vmid, req.shutdownTimeoutSeconds, { signal: op.signal, progress: op }),
+        backend.stopGuest(vmid, req.shutdownTimeoutSeconds, mutationOptions(op)),
       );
     },
 
     async deleteGuest(req, ctx) {
       const vmid = vmidOf(req.vmid);
       return mutation('DeleteGuest', req, ctx, single(vmid), agentv1.DeleteGuestRequest, (op) =>
-        backend.deleteGuest(vmid, { force: req.force, purge: req.purge }, { signal: op.signal, progress: op }),
+        backend.deleteGuest(vmid, { force: req.force, purge: req.purge }, mutationOptions(op)),
       );
     },
 
     async snapshotGuest(req, ctx) {
       const vmid = vmidOf(req.vmid);
       return mutation('SnapshotGuest', req, ctx, single(vmid), agentv1.SnapshotGuestRequest, (op) =>
-        backend.snapshotGuest(vmid, req.name, req.description, { signal: op.signal, progress: op }),
+        backend.snapshotGuest(vmid, req.name, req.description, mutationOptions(op)),
       );
     },
 
     async rollbackGuest(req, ctx) {
       const vmid = vmidOf(req.vmid);
       return mutation('RollbackGuest', req, ctx, single(vmid), agentv1.RollbackGuestRequest, (op) =>
-        backend.rollbackGuest(vmid, req.name, req.start, { signal: op.signal, progress: op }),
+        backend.rollbackGuest(vmid, req.name, req.start, mutationOptions(op)),
       );
     },
 
@@ -218,7 +218,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceImplemen
           kind: 'ExecGuest',
           context: req.context,
           vmid,
-          lockKeys: [guestLock(vmid)],
+          lockKeys: [guestLockKey(vmid)],
           request: agentv1.ExecGuestRequest.toJSON({ ...req, context: undefined }),
           caller: callerName(ctx),
           responseCodec: agentv1.ExecGuestResponse,
@@ -227,7 +227,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceImplemen
               vmid,
               req.command,
               { stdin: req.stdin, timeoutSeconds: req.timeoutSeconds },
-              { signal: op.signal, progress: op },
+              mutationOptions(op),
             );
             return { result: { changed: true, changedSteps: ['exec'] }, respond: () => response };
           },
@@ -245,12 +245,12 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceImplemen
           kind: 'PushFile',
           context: req.context,
           vmid,
-          lockKeys: [guestLock(vmid)],
+          lockKeys: [guestLockKey(vmid)],
           request: agentv1.PushFileRequest.toJSON({ ...req, context: undefined }),
           caller: callerName(ctx),
           responseCodec: agentv1.PushFileResponse,
           work: async (op) => {
-            const out = await backend.pushFile(vmid, req.path, req.content, req.mode, { signal: op.signal, progress: op });
+            const out = await backend.pushFile(vmid, req.path, req.content, req.mode, mutationOptions(op));
             return { result: resultFields(out), respond: () => ({}) };
           },
         },
@@ -261,7 +261,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceImplemen
     async runFeatures(req, ctx, sink) {
       const vmid = vmidOf(req.vmid);
       await streamedMutation('RunFeatures', req, ctx, sink, single(vmid), agentv1.RunFeaturesRequest, (op) =>
-        backend.runFeatures(vmid, req.features, { signal: op.signal, progress: op }),
+        backend.runFeatures(vmid, req.features, mutationOptions(op)),
       );
     },
 
@@ -273,7 +273,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceImplemen
       if (req.id === '') throw new InvalidArgumentError('id', req.id, 'a storage id is required');
       const { context: _context, ...rest } = req;
       return mutation('EnsureStorage', req, ctx, { vmid: 0, lockKeys: [`storage:${req.id}`] }, agentv1.EnsureStorageRequest, (op) =>
-        backend.ensureStorage(rest, { signal: op.signal, progress: op }),
+        backend.ensureStorage(rest, mutationOptions(op)),
       );
     },
 
@@ -284,7 +284,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceImplemen
     async ensureDataset(req, ctx) {
       if (req.name === '') throw new InvalidArgumentError('name', req.name, 'a dataset name is required');
       return mutation('EnsureDataset', req, ctx, { vmid: 0, lockKeys: [`dataset:${req.name}`] }, agentv1.EnsureDatasetRequest, (op) =>
-        backend.ensureDataset(req.name, req.properties, { signal: op.signal, progress: op }),
+        backend.ensureDataset(req.name, req.properties, mutationOptions(op)),
       );
     },
 
@@ -330,6 +330,10 @@ function resultFields(out: MutationResult): WorkOutcome<never>['result'] {
   return { changed: out.changed, changedSteps: out.changedSteps, guest: out.guest };
 }
 
+function mutationOptions(op: OperationHandle): MutationOptions {
+  return { signal: op.signal, progress: op, isOperationActive: (vmid) => op.isOperationActive(vmid) };
+}
+
 function callerName(ctx: Ctx): string {
   return `${ctx.identity.role}/${ctx.identity.name}`;
 }
@@ -344,19 +348,16 @@ function specOf(spec: agentv1.GuestSpec | undefined): agentv1.GuestSpec {
   return spec;
 }
 
-function guestLock(vmid: number): string {
-  return `guest:${vmid}`;
-}
 
 function single(vmid: number): { vmid: number; lockKeys: string[] } {
-  return { vmid, lockKeys: [guestLock(vmid)] };
+  return { vmid, lockKeys: [guestLockKey(vmid)] };
 }
 
 /** The guest's lock, plus its clone source's: Proxmox holds a disk lock on the source for the whole copy. */
 function guestTarget(spec: agentv1.GuestSpec): { vmid: number; lockKeys: string[] } {
-  const keys = [guestLock(spec.vmid)];
+  const keys = [guestLockKey(spec.vmid)];
   const source = spec.source?.kind;
-  if (source?.$case === 'clone') keys.push(guestLock(vmidOf(source.value.sourceVmid, 'spec.source.clone.source_vmid')));
+  if (source?.$case === 'clone') keys.push(guestLockKey(vmidOf(source.value.sourceVmid, 'spec.source.clone.source_vmid')));
   return { vmid: spec.vmid, lockKeys: keys };
 }
 

@@ -14,6 +14,8 @@ export interface ProgressSink {
 export interface MutationOptions {
   signal: AbortSignal;
   progress: ProgressSink;
+  /** True when another running operation holds guest `vmid`: its PVE locks are live, not stale. */
+  isOperationActive?: (vmid: number) => boolean;
 }
 
 /** What a mutation reports: whether it changed anything, which steps did, and the guest after it. */

@@ -4,19 +4,24 @@
  */
 import { BusyError } from '@phoenix/shared';
 
+/** Who holds a lock: an operation id, and how to name it in a BUSY message. */
+export interface LockHolder {
+  id: string;
+  label: string;
+}
+
 interface Waiter {
-  holder: string;
+  holder: LockHolder;
   grant(): void;
 }
 
 interface Entry {
-  holder: string;
+  holder: LockHolder;
   queue: Waiter[];
 }
 
 export interface AcquireOptions {
-  /** Who will hold the lock (operation id and kind), for the BUSY message. */
-  holder: string;
+  holder: LockHolder;
   waitMs: number;
   signal?: AbortSignal;
 }
@@ -25,7 +30,7 @@ export class LockTable {
   private readonly held = new Map<string, Entry>();
 
   /** Current holder of `key`, if any. */
-  holderOf(key: string): string | undefined {
+  holderOf(key: string): LockHolder | undefined {
     return this.held.get(key)?.holder;
   }
 
@@ -54,7 +59,7 @@ export class LockTable {
     };
   }
 
-  private acquireOne(key: string, holder: string, waitMs: number, signal: AbortSignal | undefined): Promise<void> {
+  private acquireOne(key: string, holder: LockHolder, waitMs: number, signal: AbortSignal | undefined): Promise<void> {
     signal?.throwIfAborted();
     const entry = this.held.get(key);
     if (!entry) {
@@ -77,10 +82,10 @@ export class LockTable {
       };
       const timer = setTimeout(() => {
         cleanup();
-        const current = this.held.get(key)?.holder ?? 'another operation';
+        const current = this.held.get(key)?.holder;
         reject(
-          new BusyError(`${key} is busy with ${current}; gave up after ${Math.round(waitMs)} ms`, {
-            details: { key, holder: current },
+          new BusyError(`${key} is busy with ${current?.label ?? 'another operation'}; gave up after ${Math.round(waitMs)} ms`, {
+            details: { key, holder: current?.id },
           }),
         );
       }, Math.max(0, waitMs));

@@ -234,7 +234,8 @@ describe('operations - locks, fencing, drain', () => {
     const a = await setup();
     const run = a.manager.runUnary(
       spec('k1', async (op) => {
-        await new Promise((_r, reject) => op.signal.addEventListener('abort', () => reject(op.signal.reason)));
+        // As the drivers do: the killed tool surfaces as their own CancelledError, not the abort reason.
+        await new Promise((_r, reject) => op.signal.addEventListener('abort', () => reject(new CancelledError('pct create: cancelled'))));
         return { changed: true };
       }),
       never,

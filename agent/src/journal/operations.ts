@@ -40,6 +40,8 @@ export interface OperationHandle {
   readonly attempt: number;
   /** Aborted when every caller has gone or at the shutdown deadline; pass it down to the tools. */
   readonly signal: AbortSignal;
+  /** True when another operation of this agent holds guest `vmid` (its PVE locks are live, not stale). */
+  isOperationActive(vmid: number): boolean;
   step(progress: Partial<agentv1.StepProgress> & { step: string }): void;
   log(line: Partial<agentv1.LogLine> & { line: string }): void;
 }
@@ -273,7 +275,7 @@ export class OperationManager {
     try {
       await fencing.admit(op.record.fencingToken);
       release = await locks.acquire(spec.lockKeys, {
-        holder: `operation ${op.record.id} (${spec.kind})`,
+        holder: { id: op.record.id, label: `operation ${op.record.id} (${spec.kind})` },
         waitMs: this.options.lockWaitMs,
         signal: op.controller.signal,
       });
@@ -285,6 +287,10 @@ export class OperationManager {
         key: op.record.key,
         attempt: op.record.attempt,
         signal: op.controller.signal,
+        isOperationActive: (vmid) => {
+          const holder = locks.holderOf(guestLockKey(vmid));
+          return holder !== undefined && holder.id !== op.record.id;
+        },
         step: (p) => op.push({ $case: 'step', value: agentv1.StepProgress.fromPartial(p) }),
         log: (l) => op.push({ $case: 'log', value: agentv1.LogLine.fromPartial(l) }),
       };
@@ -348,6 +354,11 @@ export class OperationManager {
   }
 }
 
+/** The lock key of one guest; every operation on a guest takes it. */
+export function guestLockKey(vmid: number): string {
+  return `guest:${vmid}`;
+}
+
 /** Interrupted keys and retryable failures run again; successes and permanent failures replay. */
 function mayRunAgain(record: OperationRecord): boolean {
   if (record.phase === 'interrupted') return true;
@@ -360,12 +371,15 @@ function recordedError(result: agentv1.OperationResult): Error {
   return errorFromCode(result.errorCode, result.errorMessage || 'the recorded operation failed');
 }
 
-/** Errors thrown because the operation was aborted report the abort's reason instead. */
+/**
+ * Errors thrown because the operation was aborted (a killed tool, the drivers' CancelledError)
+ * report the abort's reason instead, so a shutdown is recorded as an interruption. A typed error
+ * that is not about the abort (NotFound found before it) stands.
+ */
 function effectiveError(err: unknown, signal: AbortSignal): unknown {
-  if (signal.aborted && !(isPhoenixError(err) && err.code !== 'INTERNAL' && err.code !== 'COMMAND_FAILED')) {
-    return signal.reason;
-  }
-  return err;
+  if (!signal.aborted) return err;
+  const aboutTheAbort = !isPhoenixError(err) || ['CANCELLED', 'TIMEOUT', 'INTERNAL', 'COMMAND_FAILED'].includes(err.code);
+  return aboutTheAbort ? signal.reason : err;
 }
 
 function digestOf(kind: string, request: unknown): string {

@@ -4,7 +4,7 @@
  * sampler), a one-shot query answers GetNodeInfo/ListGpus.
  */
 import { access, constants } from 'node:fs/promises';
-import type { commonv1, Logger } from '@phoenix/shared';
+import { isPhoenixError, type commonv1, type Logger } from '@phoenix/shared';
 import { GpuSampler, type CommandExecutor, type GpuSample, type NvidiaSmiDriver } from '../drivers/index.js';
 import type { GpuSource } from './publisher.js';
 
@@ -69,11 +69,6 @@ export class GpuInventory implements GpuSource {
     await this.sampler?.stop();
   }
 
-  /** Pid of the sampling process (for the benchmark), when it runs. */
-  get samplerRunning(): boolean {
-    return this.sampler?.running ?? false;
-  }
-
   latest(): commonv1.Gpu[] | undefined {
     const last = this.sampler?.latest();
     if (!last || last.at === undefined) return undefined;
@@ -84,7 +79,13 @@ export class GpuInventory implements GpuSource {
     const sampled = this.latest();
     if (sampled) return sampled;
     if (!this.sampler) return [];
-    const samples = await this.options.nvidia.queryGpus({ signal });
-    return samples.map((s) => toProtoGpu(s, this.cudaVersion));
+    try {
+      const samples = await this.options.nvidia.queryGpus({ signal });
+      return samples.map((s) => toProtoGpu(s, this.cudaVersion));
+    } catch (err) {
+      // nvidia-smi without a loaded driver: the node has no usable GPU, which is an answer, not a failure.
+      if (isPhoenixError(err) && err.code === 'UNAVAILABLE') return [];
+      throw err;
+    }
   }
 }

@@ -1,10 +1,11 @@
 /**
  * Node resources for telemetry and GetNodeInfo. Static facts (CPU model and count, memory size)
- * are read once; each sample reads memory and CPU load through systeminformation (which reads
- * /proc and os.cpus() without spawning anything). CPU facts come from os.cpus() rather than
- * `si.cpu()`, which runs lscpu through a shell.
+ * are read once; each sample reads memory through systeminformation (/proc/meminfo on Linux).
+ * CPU usage is the delta of os.cpus() times between samples, and CPU facts come from os.cpus():
+ * systeminformation's `currentLoad()` runs `cat /proc/stat | grep cpu` through a shell,
+ * synchronously, on every call, and `cpu()` runs lscpu through one.
  */
-import { cpus, loadavg, uptime } from 'node:os';
+import { cpus, loadavg, uptime, type CpuInfo } from 'node:os';
 import si from 'systeminformation';
 
 export interface StaticFacts {
@@ -25,8 +26,25 @@ export interface ResourceSample {
   uptimeSeconds: number;
 }
 
+interface CpuTimes {
+  busy: number;
+  total: number;
+}
+
+function cpuTimes(list: CpuInfo[]): CpuTimes {
+  let busy = 0;
+  let total = 0;
+  for (const { times } of list) {
+    const all = times.user + times.nice + times.sys + times.irq + times.idle;
+    total += all;
+    busy += all - times.idle;
+  }
+  return { busy, total };
+}
+
 export class NodeResources {
   private facts: Promise<StaticFacts> | undefined;
+  private lastCpu: CpuTimes = cpuTimes(cpus());
 
   staticFacts(): Promise<StaticFacts> {
     this.facts ??= si.mem().then((mem) => {
@@ -37,10 +55,14 @@ export class NodeResources {
   }
 
   async sample(): Promise<ResourceSample> {
-    const [mem, load] = await Promise.all([si.mem(), si.currentLoad()]);
+    const mem = await si.mem();
     const [load1 = 0, load5 = 0, load15 = 0] = loadavg();
+    const now = cpuTimes(cpus());
+    const total = now.total - this.lastCpu.total;
+    const cpuUsage = total > 0 ? (now.busy - this.lastCpu.busy) / total : 0;
+    this.lastCpu = now;
     return {
-      cpuUsage: Math.min(1, Math.max(0, load.currentLoad / 100)),
+      cpuUsage: Math.min(1, Math.max(0, cpuUsage)),
       load1,
       load5,
       load15,

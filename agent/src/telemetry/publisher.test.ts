@@ -60,8 +60,7 @@ describe('telemetry - publishing', () => {
     const { publisher, telemetry, lifecycle } = setup();
     lifecycle.advance('running');
     telemetry.start();
-    // systeminformation's first CPU-load reading takes a 0.5 s sample.
-    await sleep(800);
+    await sleep(180);
     telemetry.stop();
     const subjects = new Set(publisher.sent.map((m) => m.subject));
     expect(subjects).toEqual(

@@ -200,61 +200,66 @@ export class Allocator {
     for (let round = 0; round < this.#maxRounds; round++) {
       this.#stats.rounds++;
       const current = (await this.#guests.get(key))?.value ?? this.#emptyRecord(guestId);
-      const missing = wants.filter((w) => !satisfies(current.slots[w.slot], w));
-      const extras = Object.entries(current.slots).filter(([slot, held]) => !satisfies(held, bySlot.get(slot)));
-      if (missing.length === 0 && extras.length === 0 && current.pending.length === 0 && current.slots[VMID_SLOT]) {
+      if (settled(current, wants, bySlot)) {
         this.#stats.allocations++;
         return this.#toAllocation(current, request);
       }
-
-      // 2. intent first: candidates and no-longer-wanted values go into `pending` before any create.
+      const missing = wants.filter((w) => !satisfies(current.slots[w.slot], w));
       const candidates = await this.#candidates(guestId, missing, observed);
-      // Candidates new to the record: never created by anyone for this guest before this round.
+
+      // 2. Intent, before any create: new candidates become `claiming` entries; values no longer
+      //    wanted leave their slots as `releasing` entries, and so do claims whose slot is filled.
       let fresh = new Set<string>();
       const intent = await this.#guests.update(key, (cur) => {
         const rec = cur?.value ?? this.#emptyRecord(guestId);
         const slots = { ...rec.slots };
-        const pending = [...rec.pending];
-        fresh = new Set(candidates.filter((c) => !rec.pending.some((p) => p.key === c.key)).map((c) => c.key));
-        for (const [slot, held] of extras) {
-          if (sameValue(slots[slot], held)) {
+        const pending = rec.pending.map((p) => ({ ...p }));
+        for (const [slot, value] of Object.entries(slots)) {
+          if (!satisfies(value, bySlot.get(slot))) {
             delete slots[slot];
-            addClaim(pending, { ...held, slot });
+            upsert(pending, { ...value, slot, state: 'releasing' });
           }
         }
-        for (const c of candidates) addClaim(pending, c);
+        for (const p of pending) {
+          const w = bySlot.get(p.slot);
+          if (p.state === 'claiming' && (slots[p.slot] !== undefined || !satisfies(p, w))) p.state = 'releasing';
+        }
+        fresh = new Set();
+        for (const c of candidates) {
+          if (slots[c.slot] !== undefined || pending.some((p) => p.key === c.key)) continue;
+          pending.push(c);
+          fresh.add(c.key);
+        }
         return { guestId, slots, pending, updatedAt: this.#now().toISOString() };
       });
       const written = intent?.value ?? this.#emptyRecord(guestId);
 
-      // 3. claim and release.
+      // 3. Claim and release.
       const outcome = await this.#resolve(guestId, written, bySlot, fresh);
 
-      // 4. commit.
+      // 4. Commit: a claimed value moves into its slot only if its entry is still `claiming` and
+      //    the slot is empty; otherwise it is marked `releasing` for the next round to free.
       const committed = await this.#guests.update(key, (cur) => {
         const rec = cur?.value ?? this.#emptyRecord(guestId);
         const slots = { ...rec.slots };
-        let pending = rec.pending.filter((p) => !outcome.resolved.some((r) => r.key === p.key && r.slot === p.slot));
-        for (const [slot, held] of outcome.filled) {
-          const there = slots[slot];
-          if (there && !sameValue(there, held)) {
-            // Someone allocating for the same guest filled the slot meanwhile: ours goes back to
-            // pending, and the next round releases it.
-            addClaim(pending, { ...held, slot });
+        let pending = rec.pending.filter((p) => !outcome.resolved.some((r) => r.key === p.key && r.state === p.state));
+        for (const [slot, value] of outcome.filled) {
+          if (sameValue(slots[slot], value)) continue;
+          const entry = pending.find((p) => p.key === value.key);
+          if (slots[slot] === undefined && entry?.state === 'claiming' && entry.slot === slot) {
+            slots[slot] = value;
+            pending = pending.filter((p) => p !== entry);
           } else {
-            slots[slot] = held;
-            pending = pending.filter((p) => p.key !== held.key);
+            pending = pending.filter((p) => p !== entry);
+            pending.push({ ...value, slot, state: 'releasing' });
           }
         }
         return { guestId, slots, pending, updatedAt: this.#now().toISOString() };
       });
       if (outcome.clash) throw outcome.clash;
-      const rec = committed?.value;
-      if (rec && rec.pending.length === 0 && wants.every((w) => satisfies(rec.slots[w.slot], w))) {
-        if (Object.keys(rec.slots).every((slot) => bySlot.has(slot))) {
-          this.#stats.allocations++;
-          return this.#toAllocation(rec, request);
-        }
+      if (committed && settled(committed.value, wants, bySlot)) {
+        this.#stats.allocations++;
+        return this.#toAllocation(committed.value, request);
       }
     }
     throw new ConflictError(`allocation for guest ${guestId} did not settle after ${this.#maxRounds} rounds`, {
@@ -278,21 +283,31 @@ export class Allocator {
   async release(guestId: string): Promise<boolean> {
     const key = guestKey(guestId);
     for (let round = 0; round < this.#maxRounds; round++) {
-      const current = await this.#guests.get(key);
+      let current = await this.#guests.get(key);
       if (!current) return false;
-      const values: PendingClaim[] = [
-        ...Object.entries(current.value.slots).map(([slot, held]) => ({ ...held, slot })),
-        ...current.value.pending,
-      ];
-      const settled = await Promise.all(values.map((v) => this.#releaseIfOurs(guestId, v)));
-      if (!settled.every(Boolean)) continue;
+      const rec = current.value;
+      if (Object.keys(rec.slots).length > 0 || rec.pending.some((p) => p.state === 'claiming')) {
+        // First out of the slots (compare-and-set), then out of KV: never the other way round.
+        const all: PendingClaim[] = [
+          ...Object.entries(rec.slots).map(([slot, value]): PendingClaim => ({ ...value, slot, state: 'releasing' })),
+          ...rec.pending.map((p): PendingClaim => ({ ...p, state: 'releasing' })),
+        ];
+        try {
+          current = await this.#guests.replace(key, { ...rec, slots: {}, pending: all, updatedAt: this.#now().toISOString() }, current.revision);
+        } catch (err) {
+          if (err instanceof ConflictError) continue;
+          throw err;
+        }
+      }
+      const freed = await Promise.all(current.value.pending.map((p) => this.#releaseIfOurs(guestId, p)));
+      if (!freed.every(Boolean)) continue;
       try {
         await this.#guests.delete(key, { revision: current.revision });
         this.#stats.releases++;
         return true;
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;
-        // The record changed while we released (a concurrent allocation): go again.
+        // The record changed meanwhile (a concurrent allocation): go again.
       }
     }
     throw new ConflictError(`release of guest ${guestId} did not settle after ${this.#maxRounds} rounds`, {
@@ -304,13 +319,13 @@ export class Allocator {
    * Deletes value keys whose guest's record lists them neither as held nor as pending (left by a
    * coordinator that died between claiming and recording under a concurrent allocation for the
    * same guest). Safe while others allocate: a claim is always recorded before it is created, and
-   * the holder is read before the record. Returns how many keys were freed.
+   * the holder is read before the record. Returns the keys it freed.
    */
-  async sweep(): Promise<number> {
+  async sweep(): Promise<string[]> {
     const keys = (
       await Promise.all([this.#holders.keys('vmid.>'), this.#holders.keys('ip.>'), this.#holders.keys('mac.>')])
     ).flat();
-    let freed = 0;
+    const freed: string[] = [];
     for (const key of keys) {
       const holder = await this.#holders.get(key);
       if (!holder) continue;
@@ -322,7 +337,7 @@ export class Allocator {
       try {
         await this.#holders.delete(key, { revision: holder.revision });
         this.#forget(key);
-        freed++;
+        freed.push(key);
         this.#logger?.warn({ kvKey: key, guestId: holder.value.guestId }, 'freed an orphaned allocation');
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;
@@ -517,9 +532,10 @@ export class Allocator {
   // ---- claims ------------------------------------------------------------------------------------
 
   /**
-   * Works through the record's pending claims slot by slot: the first claim that fits a still
-   * empty slot is created (or found already ours); ours-but-unneeded values are released; values
-   * held by others are dropped (a clash if the value was requested).
+   * Works through the record's pending entries slot by slot: `releasing` ones are freed (if still
+   * ours); `claiming` ones are created in order until one fills the slot (a requested value held
+   * by another guest is a clash). Claims left over once the slot is filled are not touched here:
+   * the next round's intent marks them `releasing` first.
    */
   async #resolve(
     guestId: string,
@@ -534,26 +550,27 @@ export class Allocator {
     for (const p of rec.pending) groups.set(p.slot, [...(groups.get(p.slot) ?? []), p]);
 
     await Promise.all(
-      [...groups].map(async ([slot, claims]) => {
+      [...groups].map(async ([slot, entries]) => {
         const want = bySlot.get(slot);
-        for (const p of claims) {
-          const needed = want !== undefined && !filled.has(slot) && !satisfies(rec.slots[slot], want) && satisfies(p, want);
-          if (!needed) {
-            // A fresh candidate that was not needed was never created: nothing to release.
+        for (const p of entries) {
+          if (p.state === 'releasing') {
+            if (await this.#releaseIfOurs(guestId, p)) resolved.push(p);
+            continue;
+          }
+          if (want === undefined || filled.has(slot) || rec.slots[slot] !== undefined || !satisfies(p, want)) {
+            // A fresh candidate we did not need was never created by anyone: just drop it.
             if (fresh.has(p.key)) resolved.push(p);
-            else if (await this.#releaseIfOurs(guestId, p)) resolved.push(p);
             continue;
           }
           const holder: Holder = { guestId, slot, at: this.#now().toISOString() };
           const outcome = await this.#holders.createOrGet(p.key, holder);
-          resolved.push(p);
+          this.#remember(p);
           if (outcome.created || outcome.entry.value.guestId === guestId) {
-            this.#remember(p);
             filled.set(slot, held(p));
             continue;
           }
+          resolved.push(p);
           this.#stats.collisions++;
-          this.#remember(p);
           if (want.fixed !== undefined) {
             clash = new AllocationClashError(p.kind, p.value, guestId, outcome.entry.value.guestId, p.network);
           }
@@ -670,12 +687,12 @@ export class Allocator {
 function toClaim(w: Want, value: string): PendingClaim {
   switch (w.kind) {
     case 'vmid':
-      return { slot: w.slot, kind: 'vmid', key: vmidKey(Number(value)), value };
+      return { slot: w.slot, state: 'claiming', kind: 'vmid', key: vmidKey(Number(value)), value };
     case 'mac':
-      return { slot: w.slot, kind: 'mac', key: macKey(value), value };
+      return { slot: w.slot, state: 'claiming', kind: 'mac', key: macKey(value), value };
     case 'ip': {
       const net = w.network!;
-      return { slot: w.slot, kind: 'ip', key: ipKey(net.name, parseIpv4(value)), value, network: net.name };
+      return { slot: w.slot, state: 'claiming', kind: 'ip', key: ipKey(net.name, parseIpv4(value)), value, network: net.name };
     }
   }
 }
@@ -695,6 +712,18 @@ function sameValue(a: HeldValue | undefined, b: HeldValue): boolean {
   return a !== undefined && a.key === b.key;
 }
 
-function addClaim(list: PendingClaim[], claim: PendingClaim): void {
-  if (!list.some((p) => p.key === claim.key && p.slot === claim.slot)) list.push(claim);
+/** Adds or replaces the entry for the same key (one entry per value). */
+function upsert(list: PendingClaim[], entry: PendingClaim): void {
+  const i = list.findIndex((p) => p.key === entry.key);
+  if (i >= 0) list[i] = entry;
+  else list.push(entry);
+}
+
+/** Every wanted slot holds a fitting value, nothing else is held, nothing is pending. */
+function settled(rec: GuestRecord, wants: readonly Want[], bySlot: ReadonlyMap<string, Want>): boolean {
+  return (
+    rec.pending.length === 0 &&
+    wants.every((w) => satisfies(rec.slots[w.slot], w)) &&
+    Object.keys(rec.slots).every((slot) => bySlot.has(slot))
+  );
 }

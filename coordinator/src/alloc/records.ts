@@ -6,7 +6,9 @@
  *   guest.<id>               what a guest holds (slots) and what it may be claiming (pending)
  * A value key is claimed with `create`, so it can only ever have one holder. A claim is always
  * written into the guest's `pending` list before the value key is created, so nothing a guest
- * claims is unknown to its record, even if the coordinator dies half-way.
+ * claims is unknown to its record, even if the coordinator dies half-way. A value leaves a slot
+ * only by becoming a `releasing` pending entry (compare-and-set on the record) before its key is
+ * deleted, so no record can name a value whose key another guest may have claimed since.
  */
 import { z } from 'zod';
 import { encodeKeyToken, kvKey } from '../state/keys.js';
@@ -30,7 +32,15 @@ export const heldValueSchema = z.object({
 });
 export type HeldValue = z.infer<typeof heldValueSchema>;
 
-export const pendingClaimSchema = heldValueSchema.extend({ slot: z.string().min(1) });
+/**
+ * A value the guest may hold that is not (or no longer) in its slots. `claiming`: a candidate,
+ * written before its key is created; only a `claiming` entry may move into a slot. `releasing`:
+ * to be freed; nobody moves it into a slot, so its key is deleted only once no slot can name it.
+ */
+export const pendingClaimSchema = heldValueSchema.extend({
+  slot: z.string().min(1),
+  state: z.enum(['claiming', 'releasing']),
+});
 export type PendingClaim = z.infer<typeof pendingClaimSchema>;
 
 export const guestRecordSchema = z.object({

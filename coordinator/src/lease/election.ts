@@ -183,6 +183,8 @@ export class LeaderElection extends EventEmitter<ElectionEvents> {
     const term = this.#term;
     this.#endTerm('stopped');
     this.#state = 'stopped';
+    // Invalidates a campaign still in flight, even if start() is called again before it returns.
+    this.#gen++;
     this.#clearCampaign();
     if (term && options.resign !== false) await this.#release(term.revision);
   }

@@ -1,16 +1,31 @@
 /**
  * schedule(view, pending, policy): a pure, deterministic placement of pending guests.
  *
- * Each guest, in decision order, is checked against every node by the filters (pinned, node-down,
- * labels, anti-affinity, template, cpu, memory, storage, gpu); the feasible node with the highest
- * score wins, ties going to the first node by name. The score is the change the placement makes to
- * Σ weight·utilisation² over the node's resources: binpack takes the largest increase (fill the
- * fullest node that fits), spread the smallest (the emptiest). A planned template copy and a guest
- * without GPUs on a GPU node cost a fixed penalty.
+ * Filters, checked for every node in this order: pinned, node-down, labels, anti-affinity,
+ * template, cpu, memory, storage, gpu. A feasible node's score is what the placement adds to the
+ * plan's objective
  *
- * Speed: node sets (labels, GPU model, storage) restrict the scan to the nodes that can qualify;
- * capacity lives in typed arrays updated in place; messages with numbers are only built for
- * explain(), detail: 'nodes' and unplaced guests — the hot path only counts rejections.
+ *   J = ± Σ weight·utilisation² / Σ weights − templateCopyCost·(template copies) − gpuNodePenalty·(guests without GPUs on GPU nodes)
+ *
+ * over cpu and memory per node, free memory per GPU node and every storage (+ for binpack, which
+ * fills the fullest node that fits; − for spread, which takes the emptiest). Ties go to the first
+ * node by name.
+ *
+ * 1. Greedy: guests in decision order (template parents before clones, then pinned, GPU and large
+ *    guests first) each take their best node.
+ * 2. Improvement, within a budget of node evaluations: every guest that may move (not pinned, not a
+ *    template guest of others) moves to its best node given all the others, until none gains;
+ *    unplaced guests take room freed by moving one guest away; and for a small batch an exact
+ *    branch-and-bound search finds the best assignment. J is a potential: a guest's score change is
+ *    exactly J's, so each move improves the plan and the end state is one where no guest would move.
+ *
+ * explain() reports for one guest, with every other guest where the plan puts it, the verdict of
+ * every node; its chosen node is the best feasible one unless the guest is pinned or a template
+ * guest (those stay where they were first put).
+ *
+ * Speed: node sets (labels, GPU model, storage) restrict scans to the nodes that can qualify;
+ * untouched interchangeable nodes are looked at once per class; capacity lives in typed arrays;
+ * messages with numbers are only built for explain(), detail: 'nodes' and unplaced guests.
  */
 import { InvalidArgumentError } from '@phoenix/shared';
 import type { ClusterView } from '../view/types.js';
@@ -45,6 +60,11 @@ import {
 } from './types.js';
 
 const FEASIBLE = -1;
+/** Node evaluations the improvement phase may spend (about 0.1–0.3 s). */
+export const DEFAULT_IMPROVE_BUDGET = 3_000_000;
+/** Batches of at most this many movable guests are also searched exactly (within the budget). */
+const EXACT_MAX_GUESTS = 10;
+const GAIN = 1e-9;
 
 export function schedule(
   view: ClusterView,
@@ -52,23 +72,24 @@ export function schedule(
   policy: SchedulePolicy,
   options: ScheduleOptions = {},
 ): ScheduleResult {
-  return new Run(view, pending, policy, options.detail === 'nodes').run(undefined).result;
+  return new Run(view, pending, policy, options).run(undefined).result;
 }
 
 /**
- * Why `guest` goes where it goes: the same run as schedule() up to that guest, then every node's
- * verdict with its numbers.
+ * Why `guest` goes where it goes: the whole plan is made as by schedule(), then every node is
+ * judged for the guest with all other guests in their planned places.
  */
 export function explain(
   view: ClusterView,
   pending: readonly PendingGuest[],
   policy: SchedulePolicy,
   guest: string,
+  options: Omit<ScheduleOptions, 'detail'> = {},
 ): Explanation {
   if (!pending.some((g) => g.name === guest)) {
     throw new InvalidArgumentError('guest', guest, 'not among the guests to place');
   }
-  const out = new Run(view, pending, policy, false).run(guest);
+  const out = new Run(view, pending, policy, options).run(guest);
   const decision = out.result.reasons.get(guest) as Decision;
   return { guest, decision, nodes: out.explained ?? [] };
 }
@@ -80,11 +101,23 @@ function num(x: number): string {
   return Number.isInteger(x) ? String(x) : x.toFixed(1);
 }
 
+interface Snapshot {
+  readonly assign: Int32Array;
+  readonly disks: (Int32Array | null)[];
+  readonly gpus: (Int32Array | null)[];
+}
+
 class Run {
   private readonly state: ClusterState;
   private readonly reqs: Req[];
   private readonly sign: number;
+  /** 1 / Σ weights: every guest's score is on the same scale, so scores add up to J. */
+  private readonly invW: number;
   private readonly counts = new Int32Array(FILTER_COUNT);
+  private readonly detailAll: boolean;
+  private readonly useClasses: boolean;
+  private readonly exactSearch: boolean;
+  private budget: number;
   // Scratch written by evaluate() for the node it last accepted.
   private score = 0;
   private copy = false;
@@ -92,102 +125,419 @@ class Run {
   private diskEntry: Int32Array = new Int32Array(4);
   private gpuPick: Int32Array = new Int32Array(8);
   private gpuPicked = 0;
+  private bestScore = -Infinity;
   private readonly unplacedNames = new Set<string>();
+  // Where each request stands (index into reqs).
+  private readonly assign: Int32Array;
+  private readonly disksOf: (Int32Array | null)[];
+  private readonly gpusOf: (Int32Array | null)[];
+  private readonly gpuTaken: (Float64Array | null)[];
+  private readonly copyOf: Uint8Array;
+  private readonly first: { feasible: number; rejected: Partial<Record<FilterName, number>> }[];
 
   constructor(
     view: ClusterView,
     pending: readonly PendingGuest[],
     private readonly policy: SchedulePolicy,
-    private readonly detailAll: boolean,
+    options: ScheduleOptions,
   ) {
     const names = new Set<string>();
     pending.forEach((g, i) => {
       if (names.has(g.name)) throw new InvalidArgumentError(`pending.${i}.name`, g.name, 'duplicate guest name');
       names.add(g.name);
     });
+    this.detailAll = options.detail === 'nodes';
+    this.useClasses = options.scan !== 'every-node';
+    this.budget = options.improve === false ? 0 : (options.improve?.maxEvaluations ?? DEFAULT_IMPROVE_BUDGET);
+    this.exactSearch = options.improve === false ? false : (options.improve?.exactSearch ?? true);
     this.state = new ClusterState(view, policy);
     this.reqs = buildRequests(this.state, pending);
     this.sign = policy.strategy === 'binpack' ? 1 : -1;
+    const w = policy.weights;
+    const wsum = w.cpu + w.memory + w.gpu + w.storage;
+    // weights that add up to (almost) nothing leave only the penalties
+    this.invW = wsum > 1e-9 ? 1 / wsum : 0;
+    const r = this.reqs.length;
+    this.assign = new Int32Array(r).fill(-1);
+    this.disksOf = new Array<Int32Array | null>(r).fill(null);
+    this.gpusOf = new Array<Int32Array | null>(r).fill(null);
+    this.gpuTaken = new Array<Float64Array | null>(r).fill(null);
+    this.copyOf = new Uint8Array(r);
+    this.first = new Array(r);
   }
 
-  run(stopAt: string | undefined): { result: ScheduleResult; explained?: NodeVerdict[] } {
+  run(explainGuest: string | undefined): { result: ScheduleResult; explained?: NodeVerdict[] } {
+    const order = decisionOrder(this.reqs);
+    for (const i of order) {
+      const req = this.reqs[i] as Req;
+      const best = this.scan(req);
+      this.first[i] = { feasible: this.fastFeasible, rejected: countsRecord(this.counts) };
+      if (best >= 0) {
+        this.evaluate(req, best, false);
+        this.commit(i, best);
+      }
+    }
+    this.improve(order);
+
+    for (const i of order) if (this.assign[i] === -1) this.unplacedNames.add((this.reqs[i] as Req).guest.name);
     const placements: Placement[] = [];
     const unplaced: Unplaced[] = [];
     const reasons = new Map<string, Decision>();
-    for (const i of decisionOrder(this.reqs)) {
+    let explained: NodeVerdict[] | undefined;
+    for (const i of order) {
       const req = this.reqs[i] as Req;
-      const stop = req.guest.name === stopAt;
-      const verdicts = stop || this.detailAll ? this.allVerdicts(req) : undefined;
-      const { decision, placement, miss } = this.decide(req, verdicts);
-      reasons.set(req.guest.name, decision);
-      if (placement) placements.push(placement);
-      if (miss) unplaced.push(miss);
-      if (stop) {
-        const explained = (verdicts ?? []).map((v) =>
-          v.node === decision.node ? { ...v, verdict: 'chosen' as const } : v,
-        );
-        explained.sort(verdictOrder);
-        return { result: { placements, unplaced, reasons }, explained };
+      const name = req.guest.name;
+      const node = this.assign[i] as number;
+      const wantVerdicts = this.detailAll || name === explainGuest;
+      let verdicts: NodeVerdict[] | undefined;
+      if (node >= 0) {
+        // the guest's score with every other guest in its final place
+        this.uncommit(i);
+        if (wantVerdicts) verdicts = this.allVerdicts(req).map((v) => (v.node === this.state.names[node] ? { ...v, verdict: 'chosen' as const } : v));
+        this.evaluate(req, node, false);
+        this.commit(i, node);
+        const placement = this.placementOf(i);
+        placements.push(placement);
+        const first = this.first[i] as (typeof this.first)[number];
+        reasons.set(name, { guest: name, node: placement.node, score: placement.score, feasible: first.feasible, rejected: first.rejected, nodes: this.detailAll ? verdicts : undefined });
+      } else {
+        if (wantVerdicts) verdicts = this.allVerdicts(req);
+        const miss = this.unplacedReason(req);
+        unplaced.push(miss);
+        reasons.set(name, { guest: name, node: undefined, score: undefined, feasible: 0, rejected: miss.rejected, nodes: this.detailAll ? verdicts : undefined });
       }
+      if (name === explainGuest && verdicts) explained = [...verdicts].sort(verdictOrder);
     }
-    return { result: { placements, unplaced, reasons } };
+    return explained ? { result: { placements, unplaced, reasons }, explained } : { result: { placements, unplaced, reasons } };
   }
 
-  private decide(
-    req: Req,
-    verdicts: NodeVerdict[] | undefined,
-  ): { decision: Decision; placement?: Placement; miss?: Unplaced } {
+  private placementOf(i: number): Placement {
     const st = this.state;
-    const counts = this.counts;
-    counts.fill(0);
-    let best = -1;
-    let feasible = 0;
-    const drv = req.driver;
-    if (drv !== null) counts[req.driverFilter] = st.n - drv.length;
-    if (req.gpu === undefined && req.disks.length === 1 && req.disks[0]?.sid !== -2) {
-      best = this.scanFast(req);
-      feasible = this.fastFeasible;
-    } else {
-      let bestScore = -Infinity;
-      const len = drv !== null ? drv.length : st.n;
-      for (let k = 0; k < len; k++) {
-        const node = drv !== null ? (drv[k] as number) : k;
-        const f = this.evaluate(req, node, false);
-        if (f !== FEASIBLE) counts[f] = (counts[f] as number) + 1;
-        else {
-          feasible++;
-          if (this.score > bestScore) {
-            bestScore = this.score;
-            best = node;
-          }
-        }
-      }
-    }
-    const name = req.guest.name;
-    if (best < 0) {
-      const miss = this.unplacedReason(req);
-      this.unplacedNames.add(name);
-      return {
-        decision: { guest: name, node: undefined, score: undefined, feasible: 0, rejected: miss.rejected, nodes: verdicts },
-        miss,
-      };
-    }
-    this.evaluate(req, best, false); // refill the scratch (storage and GPU choice) for the winner
-    const placement = this.commit(req, best);
+    const req = this.reqs[i] as Req;
+    const node = this.assign[i] as number;
+    const disks = this.disksOf[i];
+    const gpus = this.gpusOf[i];
     return {
-      decision: {
-        guest: name,
-        node: placement.node,
-        score: placement.score,
-        feasible,
-        rejected: countsRecord(counts),
-        nodes: verdicts?.map((v) => (v.node === placement.node ? { ...v, verdict: 'chosen' as const } : v)),
-      },
-      placement,
+      guest: req.guest.name,
+      node: st.names[node] as string,
+      score: round(this.score),
+      storages: disks ? Array.from(disks, (e) => st.storageNames[st.stId[e] as number] as string) : [],
+      gpus: gpus ? Array.from(gpus, (e) => st.gIndex[e] as number).sort((a, b) => a - b) : [],
+      templateCopy: this.copyOf[i] === 1,
     };
   }
 
+  /** The best node for `req` in the current state (-1 if none); this.counts and this.bestScore filled. */
+  private scan(req: Req): number {
+    const st = this.state;
+    const counts = this.counts;
+    counts.fill(0);
+    const drv = req.driver;
+    if (drv !== null) counts[req.driverFilter] = st.n - drv.length;
+    if (req.gpu === undefined && req.disks.length === 1 && req.disks[0]?.sid !== -2) {
+      const best = this.scanFast(req);
+      this.bestScore = this.fastBest;
+      return best;
+    }
+    let best = -1;
+    let bestScore = -Infinity;
+    let feasible = 0;
+    const len = drv !== null ? drv.length : st.n;
+    this.budget -= len;
+    for (let k = 0; k < len; k++) {
+      const node = drv !== null ? (drv[k] as number) : k;
+      const f = this.evaluate(req, node, false);
+      if (f !== FEASIBLE) counts[f] = (counts[f] as number) + 1;
+      else {
+        feasible++;
+        if (this.score > bestScore) {
+          bestScore = this.score;
+          best = node;
+        }
+      }
+    }
+    this.fastFeasible = feasible;
+    this.bestScore = bestScore;
+    return best;
+  }
+
+  // ---- improvement ------------------------------------------------------------------------------
+
+  private improve(order: readonly number[]): void {
+    if (this.budget <= 0) return;
+    const movable = order.filter((i) => {
+      const r = this.reqs[i] as Req;
+      return r.provides.length === 0 && r.pinned === -1;
+    });
+    if (movable.length === 0) return;
+    this.localSearch(movable);
+    if (this.exactSearch && movable.length <= EXACT_MAX_GUESTS && this.budget > 0) {
+      this.exact(movable);
+      this.localSearch(movable); // settles a search cut short by the budget
+    }
+  }
+
+  private localSearch(movable: readonly number[]): void {
+    let changed = true;
+    while (changed && this.budget > 0) {
+      changed = false;
+      for (const i of movable) {
+        if (this.budget <= 0) break;
+        if (this.assign[i] === -1 ? this.tryPlace(i) : this.relocate(i)) changed = true;
+      }
+      for (const i of movable) {
+        if (this.budget <= 0) break;
+        if (this.assign[i] === -1 && this.eject(i, movable)) changed = true;
+      }
+    }
+  }
+
+  /** Moves guest i to its best node if that gains anything. */
+  private relocate(i: number): boolean {
+    const req = this.reqs[i] as Req;
+    const from = this.assign[i] as number;
+    this.uncommit(i);
+    this.evaluate(req, from, false);
+    const here = this.score;
+    const best = this.scan(req);
+    if (best >= 0 && best !== from && this.bestScore > here + GAIN) {
+      this.evaluate(req, best, false);
+      this.commit(i, best);
+      return true;
+    }
+    this.evaluate(req, from, false);
+    this.commit(i, from);
+    return false;
+  }
+
+  private tryPlace(i: number): boolean {
+    const req = this.reqs[i] as Req;
+    const best = this.scan(req);
+    if (best < 0) return false;
+    this.evaluate(req, best, false);
+    this.commit(i, best);
+    return true;
+  }
+
+  /** Places unplaced guest u on a node by moving one guest from there to its best other node. */
+  private eject(u: number, movable: readonly number[]): boolean {
+    const st = this.state;
+    const req = this.reqs[u] as Req;
+    const drv = req.driver;
+    const len = drv !== null ? drv.length : st.n;
+    for (let k = 0; k < len && this.budget > 0; k++) {
+      const node = drv !== null ? (drv[k] as number) : k;
+      for (const g of movable) {
+        if (this.assign[g] !== node || g === u) continue;
+        this.budget -= 2;
+        const other = this.reqs[g] as Req;
+        this.uncommit(g);
+        if (this.evaluate(req, node, false) === FEASIBLE) {
+          this.commit(u, node);
+          const m = this.scan(other);
+          if (m >= 0) {
+            this.evaluate(other, m, false);
+            this.commit(g, m);
+            return true;
+          }
+          this.uncommit(u);
+        }
+        this.evaluate(other, node, false);
+        this.commit(g, node);
+      }
+    }
+    return false;
+  }
+
+  private snapshot(list: readonly number[]): Snapshot {
+    return {
+      assign: Int32Array.from(list, (i) => this.assign[i] as number),
+      disks: list.map((i) => this.disksOf[i] ?? null),
+      gpus: list.map((i) => this.gpusOf[i] ?? null),
+    };
+  }
+
+  /** J, the plan's objective, from scratch (see the file comment). */
+  private objective(): number {
+    const st = this.state;
+    const w = this.policy.weights;
+    let quad = 0;
+    for (let n = 0; n < st.n; n++) {
+      const uc = (st.cpuUsed[n] as number) * (st.invCpuCap[n] as number);
+      const um = (st.memUsed[n] as number) * (st.invMemCap[n] as number);
+      quad += w.cpu * uc * uc + w.memory * um * um;
+      const gt = st.nodeGpuTotal[n] as number;
+      if (gt > 0) {
+        const ug = 1 - (st.nodeGpuFree[n] as number) / gt;
+        quad += w.gpu * ug * ug;
+      }
+    }
+    for (let s = 0; s < st.slotTotal.length; s++) {
+      const inv = st.invSlotTotal[s] as number;
+      if (inv > 0) {
+        const us = 1 - (st.slotFree[s] as number) * inv;
+        quad += w.storage * us * us;
+      }
+    }
+    let penalty = 0;
+    const copies = new Set<string>();
+    this.reqs.forEach((r, i) => {
+      const node = this.assign[i] as number;
+      if (node < 0) return;
+      if (this.copyOf[i] === 1 && r.template) copies.add(`${r.template.key}\u0000${node}`);
+      if (r.gpu === undefined && st.hasGpu[node] === 1) penalty += this.policy.gpuNodePenalty;
+    });
+    penalty += copies.size * this.policy.templateCopyCost;
+    return this.sign * quad * this.invW - penalty;
+  }
+
+  /**
+   * Branch and bound over the movable guests of a small batch, the others fixed: most guests
+   * placed first, then the largest J. Starts from the current plan and keeps it unless a strictly
+   * better one is found within the budget.
+   */
+  private exact(list: readonly number[]): void {
+    const incumbent = this.snapshot(list);
+    const placedNow = incumbent.assign.reduce((a, n) => a + (n >= 0 ? 1 : 0), 0);
+    let bestPlaced = placedNow;
+    let bestJ = this.objective();
+    let best: Snapshot | undefined;
+    for (let k = list.length - 1; k >= 0; k--) if (this.assign[list[k] as number] !== -1) this.uncommit(list[k] as number);
+    const baseJ = this.objective();
+    const n = this.state.n;
+    const scores = new Float64Array(n);
+    const nodes: number[][] = list.map(() => []);
+    const walk = (k: number, placed: number, j: number): void => {
+      if (this.budget <= 0) return;
+      if (placed + (list.length - k) < bestPlaced) return;
+      if (k === list.length) {
+        if (placed > bestPlaced || (placed === bestPlaced && j > bestJ + GAIN)) {
+          bestPlaced = placed;
+          bestJ = j;
+          best = this.snapshot(list);
+        }
+        return;
+      }
+      const i = list[k] as number;
+      const req = this.reqs[i] as Req;
+      const options = nodes[k] as number[];
+      options.length = 0;
+      this.budget -= n;
+      for (let node = 0; node < n; node++) {
+        if (this.evaluate(req, node, false) === FEASIBLE) {
+          scores[node] = this.score;
+          options.push(node);
+        }
+      }
+      options.sort((a, b) => (scores[b] as number) - (scores[a] as number) || a - b);
+      const tried = [...options];
+      const tryScores = tried.map((node) => scores[node] as number);
+      tried.forEach((node, x) => {
+        if (this.budget <= 0) return;
+        this.evaluate(req, node, false);
+        this.commit(i, node);
+        walk(k + 1, placed + 1, j + (tryScores[x] as number));
+        this.uncommit(i);
+      });
+      walk(k + 1, placed, j);
+    };
+    walk(0, 0, baseJ);
+    this.restore(list, best ?? incumbent);
+  }
+
+  /** Puts the guests of `list` exactly where `s` has them (with the same storages and GPUs). */
+  private restore(list: readonly number[], s: Snapshot): void {
+    for (let k = list.length - 1; k >= 0; k--) if (this.assign[list[k] as number] !== -1) this.uncommit(list[k] as number);
+    list.forEach((i, k) => {
+      const node = s.assign[k] as number;
+      if (node < 0) return;
+      const disks = s.disks[k] ?? new Int32Array(0);
+      const gpus = s.gpus[k] ?? new Int32Array(0);
+      if (this.diskEntry.length < disks.length) this.diskEntry = new Int32Array(disks.length * 2);
+      this.diskEntry.set(disks);
+      if (this.gpuPick.length < gpus.length) this.gpuPick = new Int32Array(gpus.length * 2);
+      this.gpuPick.set(gpus);
+      this.gpuPicked = gpus.length;
+      this.commit(i, node);
+    });
+  }
+
+  // ---- bookkeeping ------------------------------------------------------------------------------
+
+  /** Puts request i on `node` with the storage and GPU choice left in the scratch by evaluate(). */
+  private commit(i: number, node: number): void {
+    const st = this.state;
+    const req = this.reqs[i] as Req;
+    st.cpuUsed[node] = (st.cpuUsed[node] as number) + req.cores;
+    st.memUsed[node] = (st.memUsed[node] as number) + req.mem;
+    const disks = new Int32Array(req.disks.length);
+    for (let k = 0; k < req.disks.length; k++) {
+      const e = this.diskEntry[k] as number;
+      disks[k] = e;
+      const slot = st.stSlot[e] as number;
+      st.slotFree[slot] = (st.slotFree[slot] as number) - (req.disks[k] as Req['disks'][number]).sizeGiB;
+    }
+    this.disksOf[i] = disks;
+    const gpu = req.gpu;
+    if (gpu !== undefined) {
+      const picks = Int32Array.from(this.gpuPick.subarray(0, this.gpuPicked));
+      const taken = new Float64Array(picks.length);
+      picks.forEach((e, k) => {
+        st.gUsers[e] = (st.gUsers[e] as number) + 1;
+        const amount = gpu.exclusive ? (st.gMemFree[e] as number) : gpu.minFree;
+        taken[k] = amount;
+        st.gMemFree[e] = (st.gMemFree[e] as number) - amount;
+        st.nodeGpuFree[node] = (st.nodeGpuFree[node] as number) - amount;
+        if (gpu.exclusive) st.gExclusive[e] = 1;
+      });
+      this.gpusOf[i] = picks;
+      this.gpuTaken[i] = taken;
+    }
+    for (const counts of req.groupCounts) counts[node] = (counts[node] as number) + 1;
+    st.touch(node);
+    for (const key of req.provides) st.markTemplate(key, node);
+    this.copyOf[i] = req.template !== undefined && st.useTemplate(req.template.key, node) ? 1 : 0;
+    this.assign[i] = node;
+  }
+
+  /** Takes request i off its node, undoing commit(). */
+  private uncommit(i: number): void {
+    const st = this.state;
+    const req = this.reqs[i] as Req;
+    const node = this.assign[i] as number;
+    if (node < 0) return;
+    st.cpuUsed[node] = (st.cpuUsed[node] as number) - req.cores;
+    st.memUsed[node] = (st.memUsed[node] as number) - req.mem;
+    const disks = this.disksOf[i];
+    if (disks) {
+      for (let k = 0; k < disks.length; k++) {
+        const slot = st.stSlot[disks[k] as number] as number;
+        st.slotFree[slot] = (st.slotFree[slot] as number) + (req.disks[k] as Req['disks'][number]).sizeGiB;
+      }
+    }
+    const picks = this.gpusOf[i];
+    const taken = this.gpuTaken[i];
+    if (picks && taken) {
+      picks.forEach((e, k) => {
+        st.gUsers[e] = (st.gUsers[e] as number) - 1;
+        st.gMemFree[e] = (st.gMemFree[e] as number) + (taken[k] as number);
+        st.nodeGpuFree[node] = (st.nodeGpuFree[node] as number) + (taken[k] as number);
+        if (req.gpu?.exclusive) st.gExclusive[e] = 0;
+      });
+    }
+    for (const counts of req.groupCounts) counts[node] = (counts[node] as number) - 1;
+    if (this.copyOf[i] === 1 && req.template) st.releaseTemplate(req.template.key, node);
+    this.copyOf[i] = 0;
+    this.disksOf[i] = null;
+    this.gpusOf[i] = null;
+    this.gpuTaken[i] = null;
+    this.assign[i] = -1;
+  }
+
   private fastFeasible = 0;
+  private fastBest = -Infinity;
+  private visit = new Int32Array(0);
+  private visitWeight = new Int32Array(0);
 
   /**
    * The hot loop for the common request (no GPU, one disk): the same checks and the same score
@@ -198,7 +548,35 @@ class Run {
     const st = this.state;
     const counts = this.counts;
     const policy = this.policy;
-    const drv = req.driver;
+    // A full scan visits every touched node and one untouched node per class, weighted by how
+    // many untouched nodes that one stands for (for the rejection counts).
+    let drv = req.driver;
+    let weight: Int32Array | null = null;
+    if (drv === null && this.useClasses) {
+      const touched = st.touchedCount;
+      const classes = st.classMembers.length;
+      if (touched + classes < st.n) {
+        if (this.visit.length < touched + classes) {
+          this.visit = new Int32Array(st.n);
+          this.visitWeight = new Int32Array(st.n);
+        }
+        const visit = this.visit;
+        const vw = this.visitWeight;
+        let m = 0;
+        for (let t = 0; t < touched; t++) {
+          visit[m] = st.touchedList[t] as number;
+          vw[m++] = 1;
+        }
+        for (let c = 0; c < classes; c++) {
+          const left = st.classPristine[c] as number;
+          if (left === 0) continue;
+          visit[m] = (st.classMembers[c] as Int32Array)[st.classNext[c] as number] as number;
+          vw[m++] = left;
+        }
+        drv = visit.subarray(0, m);
+        weight = vw;
+      }
+    }
     const len = drv !== null ? drv.length : st.n;
     const up = st.up;
     const labels = req.labels?.member;
@@ -222,7 +600,7 @@ class Run {
     const stSlot = st.stSlot;
     const stContent = st.stContent;
     const slotFree = st.slotFree;
-    const slotTotal = st.slotTotal;
+    const invSlotTotal = st.invSlotTotal;
     const disk = req.disks[0] as Req['disks'][number];
     const sid = disk.sid;
     const entryOf = disk.entry;
@@ -235,7 +613,7 @@ class Run {
     const wc = w.cpu;
     const wm = w.memory;
     const wstor = w.storage;
-    const wsum = wc + wm + wstor;
+    const invWsum = this.invW;
     let best = -1;
     let bestScore = -Infinity;
     let feasible = 0;
@@ -249,16 +627,17 @@ class Run {
     let rStorage = 0;
     for (let k = 0; k < len; k++) {
       const i = drv !== null ? (drv[k] as number) : k;
+      const wgt = weight !== null ? (weight[k] as number) : 1;
       if (req.pinned !== -1 && req.pinned !== i) {
-        rPinned++;
+        rPinned += wgt;
         continue;
       }
       if (up[i] === 0) {
-        rDown++;
+        rDown += wgt;
         continue;
       }
       if (labels !== undefined && labels[i] === 0) {
-        rLabels++;
+        rLabels += wgt;
         continue;
       }
       let anti = false;
@@ -269,25 +648,25 @@ class Run {
         }
       }
       if (anti) {
-        rAnti++;
+        rAnti += wgt;
         continue;
       }
       let copy = false;
       if (tplPresent !== undefined && tplPresent[i] === 0) {
         if (!tplElsewhere || !copyAllowed) {
-          rTemplate++;
+          rTemplate += wgt;
           continue;
         }
         copy = true;
       }
       const cu = cpuUsed[i] as number;
       if (cu + cores > (cpuCap[i] as number) + 1e-9) {
-        rCpu++;
+        rCpu += wgt;
         continue;
       }
       const mu = memUsed[i] as number;
       if (mu + mem > (memCap[i] as number) + 1e-9) {
-        rMemory++;
+        rMemory += wgt;
         continue;
       }
       let entry = -1;
@@ -295,12 +674,12 @@ class Run {
       if (sid >= 0) {
         entry = (entryOf as Int32Array)[i] as number;
         if (entry < 0) {
-          rStorage++;
+          rStorage += wgt;
           continue;
         }
         free = slotFree[stSlot[entry] as number] as number;
         if (free + 1e-9 < size) {
-          rStorage++;
+          rStorage += wgt;
           continue;
         }
       } else {
@@ -316,16 +695,16 @@ class Run {
           }
         }
         if (entry < 0) {
-          rStorage++;
+          rStorage += wgt;
           continue;
         }
       }
-      feasible++;
-      const total = slotTotal[stSlot[entry] as number] as number;
+      feasible += wgt;
+      const invTotal = invSlotTotal[stSlot[entry] as number] as number;
       let storageScore = 0;
-      if (total > 0) {
-        const u = 1 - free / total;
-        const dd = size / total;
+      if (invTotal > 0) {
+        const u = 1 - free * invTotal;
+        const dd = size * invTotal;
         storageScore += dd * (2 * u + dd);
       }
       const ic = invCpu[i] as number;
@@ -336,10 +715,10 @@ class Run {
       const dm = mem * im;
       let sum = wc * dc * (2 * uc + dc) + wm * dm * (2 * um + dm);
       sum += wstor * storageScore;
-      let score = wsum > 0 ? (sign * sum) / wsum : 0;
+      let score = sign * sum * invWsum;
       if (copy) score -= copyCost;
       if (hasGpu[i] === 1) score -= gpuPenalty;
-      if (score > bestScore) {
+      if (score > bestScore || (score === bestScore && i < best)) {
         bestScore = score;
         best = i;
       }
@@ -353,6 +732,9 @@ class Run {
     counts[F_MEMORY] = (counts[F_MEMORY] as number) + rMemory;
     counts[F_STORAGE] = (counts[F_STORAGE] as number) + rStorage;
     this.fastFeasible = feasible;
+    this.fastBest = bestScore;
+    // charged by candidate nodes, not by the nodes actually looked at: the same in both scan modes
+    this.budget -= req.driver !== null ? req.driver.length : st.n;
     return best;
   }
 
@@ -524,11 +906,11 @@ class Run {
       }
       this.diskEntry[k] = entry;
       const slot = st.stSlot[entry] as number;
-      const total = st.slotTotal[slot] as number;
-      if (total > 0) {
+      const invTotal = st.invSlotTotal[slot] as number;
+      if (invTotal > 0) {
         const free = (st.slotFree[slot] as number) - this.pendingOnSlot(disks, slot, k);
-        const u = 1 - free / total;
-        const dd = d.sizeGiB / total;
+        const u = 1 - free * invTotal;
+        const dd = d.sizeGiB * invTotal;
         storageScore += dd * (2 * u + dd);
       }
     }
@@ -560,16 +942,9 @@ class Run {
     const um = memUsed * invMem;
     const dm = req.mem * invMem;
     let sum = w.cpu * dc * (2 * uc + dc) + w.memory * dm * (2 * um + dm);
-    let wsum = w.cpu + w.memory;
-    if (gpu !== undefined) {
-      sum += w.gpu * gpuScore;
-      wsum += w.gpu;
-    }
-    if (disks.length > 0) {
-      sum += (w.storage * storageScore) / disks.length;
-      wsum += w.storage;
-    }
-    let score = wsum > 0 ? (this.sign * sum) / wsum : 0;
+    if (gpu !== undefined) sum += w.gpu * gpuScore;
+    sum += w.storage * storageScore;
+    let score = this.sign * sum * this.invW;
     if (copy) score -= policy.templateCopyCost;
     const gpuPenalty = gpu === undefined && st.hasGpu[node] === 1;
     if (gpuPenalty) score -= policy.gpuNodePenalty;
@@ -661,41 +1036,6 @@ class Run {
     return want;
   }
 
-  private commit(req: Req, node: number): Placement {
-    const st = this.state;
-    st.cpuUsed[node] = (st.cpuUsed[node] as number) + req.cores;
-    st.memUsed[node] = (st.memUsed[node] as number) + req.mem;
-    const storages: string[] = [];
-    for (let k = 0; k < req.disks.length; k++) {
-      const e = this.diskEntry[k] as number;
-      const slot = st.stSlot[e] as number;
-      st.slotFree[slot] = (st.slotFree[slot] as number) - (req.disks[k] as Req['disks'][number]).sizeGiB;
-      storages.push(st.storageNames[st.stId[e] as number] as string);
-    }
-    const gpus: number[] = [];
-    const gpu = req.gpu;
-    if (gpu !== undefined) {
-      for (let k = 0; k < this.gpuPicked; k++) {
-        const e = this.gpuPick[k] as number;
-        gpus.push(st.gIndex[e] as number);
-        st.gUsers[e] = (st.gUsers[e] as number) + 1;
-        if (gpu.exclusive) {
-          st.nodeGpuFree[node] = (st.nodeGpuFree[node] as number) - (st.gMemFree[e] as number);
-          st.gMemFree[e] = 0;
-          st.gExclusive[e] = 1;
-        } else {
-          st.gMemFree[e] = (st.gMemFree[e] as number) - gpu.minFree;
-          st.nodeGpuFree[node] = (st.nodeGpuFree[node] as number) - gpu.minFree;
-        }
-      }
-      gpus.sort((a, b) => a - b);
-    }
-    for (const counts of req.groupCounts) counts[node] = (counts[node] as number) + 1;
-    for (const key of req.provides) st.markTemplate(key, node);
-    if (req.template !== undefined) st.markTemplate(req.template.key, node);
-    const name = st.names[node] as string;
-    return { guest: req.guest.name, node: name, score: round(this.score), storages, gpus, templateCopy: this.copy };
-  }
 }
 
 function round(x: number): number {

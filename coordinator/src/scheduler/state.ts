@@ -53,6 +53,7 @@ export class ClusterState {
   /** Capacity slots: one per local storage, one per shared storage id across nodes. */
   readonly slotTotal: Float64Array;
   readonly slotFree: Float64Array;
+  readonly invSlotTotal: Float64Array;
   readonly storageNames: readonly string[];
   readonly storageIds: ReadonlyMap<string, number>;
 
@@ -80,6 +81,22 @@ export class ClusterState {
   private readonly storageSets = new Map<number, NodeSet & { readonly entry: Int32Array }>();
   private readonly gpuSets = new Map<string, GpuModelSet>();
   readonly all: NodeSet;
+
+  /**
+   * Interchangeable nodes. Nodes that no placement of this run has touched and that look the
+   * same to every filter and to the score (capacity, use, labels, storages, GPUs, groups,
+   * templates) are in one class; a full scan needs to look at only the first untouched node of
+   * each class, plus every touched node. Ties go to the lower index either way, so the result is
+   * the same as scanning every node.
+   */
+  readonly classOf: Int32Array;
+  readonly classMembers: readonly Int32Array[];
+  /** Per class: position in classMembers of its first untouched node, and how many are untouched. */
+  readonly classNext: Int32Array;
+  readonly classPristine: Int32Array;
+  readonly touched: Uint8Array;
+  touchedList: Int32Array;
+  touchedCount = 0;
 
   constructor(view: ClusterView, policy: SchedulePolicy) {
     const nodes = view.nodes;
@@ -206,10 +223,95 @@ export class ClusterState {
     this.storageNames = storageNames;
     this.slotTotal = Float64Array.from(slotTotal);
     this.slotFree = Float64Array.from(slotFree);
+    this.invSlotTotal = Float64Array.from(slotTotal, (t) => (t > 0 ? 1 / t : 0));
     this.models = models;
     const allList = new Int32Array(n);
     for (let i = 0; i < n; i++) allList[i] = i;
     this.all = { member: new Uint8Array(n).fill(1), list: allList };
+
+    const classIds = new Map<string, number>();
+    const members: number[][] = [];
+    this.classOf = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const sig = this.signature(i, nodes[i]?.guests ?? []);
+      let c = classIds.get(sig);
+      if (c === undefined) {
+        c = members.length;
+        classIds.set(sig, c);
+        members.push([]);
+      }
+      this.classOf[i] = c;
+      (members[c] as number[]).push(i);
+    }
+    this.classMembers = members.map((m) => Int32Array.from(m));
+    this.classNext = new Int32Array(members.length);
+    this.classPristine = Int32Array.from(members, (m) => m.length);
+    this.touched = new Uint8Array(n);
+    this.touchedList = new Int32Array(Math.min(n, 1024));
+  }
+
+  /** Everything about node i that a filter or the score reads. */
+  private signature(i: number, guests: readonly { readonly template: boolean; readonly groups: readonly string[] }[]): string {
+    const parts: (string | number)[] = [
+      this.up[i] as number,
+      this.cpuCap[i] as number,
+      this.cpuUsed[i] as number,
+      this.memCap[i] as number,
+      this.memUsed[i] as number,
+    ];
+    const labels = this.labels[i] as Readonly<Record<string, string>>;
+    for (const k of Object.keys(labels).sort()) parts.push(`L${k}=${labels[k]}`);
+    const ss = this.stStart[i] as number;
+    for (let x = ss; x < ss + (this.stCount[i] as number); x++) {
+      const slot = this.stSlot[x] as number;
+      parts.push(`S${this.stId[x]}:${this.stContent[x]}:${this.slotTotal[slot]}:${this.slotFree[slot]}`);
+      // a shared slot is one pool: nodes on it stay alike as it drains
+      if (this.sharedSlot(slot)) parts.push(`s${slot}`);
+    }
+    const gs = this.gStart[i] as number;
+    for (let x = gs; x < gs + (this.gCount[i] as number); x++) {
+      parts.push(
+        `G${this.gIndex[x]}:${this.gModel[x]}:${this.gMemTotal[x]}:${this.gMemFree[x]}:${this.gUtil[x]}:${this.gUsers[x]}:${this.gExclusive[x]}`,
+      );
+    }
+    const groups = new Map<string, number>();
+    for (const g of guests) if (!g.template) for (const name of g.groups) groups.set(name, (groups.get(name) ?? 0) + 1);
+    for (const k of [...groups.keys()].sort()) parts.push(`A${k}=${groups.get(k)}`);
+    const keys: string[] = [];
+    for (const [key, present] of this.templatePresence) if (present[i] === 1) keys.push(key);
+    for (const k of keys.sort()) parts.push(`T${k}`);
+    return parts.join('\u0001');
+  }
+
+  private sharedSlots: Uint8Array | undefined;
+  private sharedSlot(slot: number): boolean {
+    if (!this.sharedSlots) {
+      const seen = new Int32Array(this.slotTotal.length);
+      for (let x = 0; x < this.stSlot.length; x++) {
+        const s = this.stSlot[x] as number;
+        seen[s] = (seen[s] as number) + 1;
+      }
+      this.sharedSlots = Uint8Array.from(seen, (c) => (c > 1 ? 1 : 0));
+    }
+    return this.sharedSlots[slot] === 1;
+  }
+
+  /** Records that a placement changed node i: it leaves its class of interchangeable nodes. */
+  touch(i: number): void {
+    if (this.touched[i] === 1) return;
+    this.touched[i] = 1;
+    if (this.touchedCount === this.touchedList.length) {
+      const grown = new Int32Array(Math.min(this.n, this.touchedList.length * 2));
+      grown.set(this.touchedList);
+      this.touchedList = grown;
+    }
+    this.touchedList[this.touchedCount++] = i;
+    const c = this.classOf[i] as number;
+    this.classPristine[c] = (this.classPristine[c] as number) - 1;
+    const m = this.classMembers[c] as Int32Array;
+    let p = this.classNext[c] as number;
+    while (p < m.length && this.touched[m[p] as number] === 1) p++;
+    this.classNext[c] = p;
   }
 
   groupCountsOf(group: string): Int32Array {
@@ -230,12 +332,54 @@ export class ClusterState {
     return p;
   }
 
-  markTemplate(key: string, node: number): void {
+  /**
+   * Template presence has two sources: natural (in the view, or a template guest placed on the node
+   * by this run) and planned copies, counted per user so a copy disappears with its last clone.
+   */
+  private readonly natural = new Map<string, Uint8Array>();
+  private readonly copyUsers = new Map<string, Int32Array>();
+
+  private setPresent(key: string, node: number, on: boolean): void {
     const p = this.templateOf(key);
-    if (p[node] === 0) {
-      p[node] = 1;
-      this.templateNodeCount.set(key, (this.templateNodeCount.get(key) ?? 0) + 1);
+    if ((p[node] === 1) === on) return;
+    p[node] = on ? 1 : 0;
+    this.templateNodeCount.set(key, (this.templateNodeCount.get(key) ?? 0) + (on ? 1 : -1));
+  }
+
+  isNatural(key: string, node: number): boolean {
+    return this.natural.get(key)?.[node] === 1;
+  }
+
+  /** The template is on the node for real: in the view, or its template guest is placed there. */
+  markTemplate(key: string, node: number): void {
+    let n = this.natural.get(key);
+    if (!n) {
+      n = new Uint8Array(this.n);
+      this.natural.set(key, n);
     }
+    n[node] = 1;
+    this.setPresent(key, node, true);
+  }
+
+  /** A clone of `key` goes to `node`; returns true when it relies on a (new or shared) copy. */
+  useTemplate(key: string, node: number): boolean {
+    if (this.isNatural(key, node)) return false;
+    let u = this.copyUsers.get(key);
+    if (!u) {
+      u = new Int32Array(this.n);
+      this.copyUsers.set(key, u);
+    }
+    u[node] = (u[node] as number) + 1;
+    this.setPresent(key, node, true);
+    return true;
+  }
+
+  /** Undoes useTemplate() for a clone that relied on a copy. */
+  releaseTemplate(key: string, node: number): void {
+    const u = this.copyUsers.get(key);
+    if (!u || (u[node] as number) <= 0) return;
+    u[node] = (u[node] as number) - 1;
+    if (u[node] === 0 && !this.isNatural(key, node)) this.setPresent(key, node, false);
   }
 
   /** Nodes carrying every label of `labels`; cached by the label set. */

@@ -88,12 +88,13 @@ export type FilterName = (typeof FILTERS)[number];
 export interface Placement {
   readonly guest: string;
   readonly node: string;
+  /** What the guest adds to the plan's objective on this node, all other guests in place. */
   readonly score: number;
   /** Storage chosen for each disk, in the order of PendingGuest.disks. */
   readonly storages: readonly string[];
   /** GPU indices given to the guest. */
   readonly gpus: readonly number[];
-  /** The template is not on the node yet: it is copied (or downloaded) there first. */
+  /** The template is not on the node yet: it is copied (or downloaded) there first; clones on one node share the copy. */
   readonly templateCopy: boolean;
 }
 
@@ -113,14 +114,18 @@ export interface NodeVerdict {
   readonly score?: number | undefined;
 }
 
-/** The record kept for every guest. Per-node verdicts only when asked for (detail: 'nodes'). */
+/**
+ * The record kept for every guest. For a placed guest the counts are those of its first decision
+ * (the improvement phase may have moved it since; node and score are final); for an unplaced one
+ * they are exact, against the final plan. Per-node verdicts only when asked for (detail: 'nodes').
+ */
 export interface Decision {
   readonly guest: string;
   readonly node: string | undefined;
   readonly score: number | undefined;
   /** Nodes that passed every filter. */
   readonly feasible: number;
-  /** Nodes rejected, by the first filter that failed (exact for unplaced guests). */
+  /** Nodes rejected, by the first filter that failed. */
   readonly rejected: Readonly<Partial<Record<FilterName, number>>>;
   readonly nodes?: readonly NodeVerdict[] | undefined;
 }
@@ -135,6 +140,24 @@ export interface ScheduleResult {
 export interface ScheduleOptions {
   /** 'nodes' records a verdict for every node in every Decision (for small clusters and tests). */
   readonly detail?: 'summary' | 'nodes' | undefined;
+  /**
+   * 'classes' (default) skips untouched nodes that are interchangeable with one already looked at;
+   * 'every-node' looks at each node. Both give the same result; the second exists to prove it.
+   */
+  readonly scan?: 'classes' | 'every-node' | undefined;
+  /**
+   * The improvement phase after the greedy pass: false turns it off; maxEvaluations bounds the
+   * node evaluations it may spend (default 3,000,000). Counted, never timed, so results stay
+   * deterministic.
+   */
+  readonly improve?:
+    | false
+    | {
+        readonly maxEvaluations?: number | undefined;
+        /** Exact branch-and-bound for batches of up to 10 movable guests (default true). */
+        readonly exactSearch?: boolean | undefined;
+      }
+    | undefined;
 }
 
 export interface Explanation {

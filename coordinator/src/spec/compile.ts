@@ -324,11 +324,14 @@ function compileTemplates(
       issues.add(`${path}.guest`, t.guest, 'unknown guest');
     } else {
       const own = source.spec.snapshotAsTemplate;
-      if (snapshot !== undefined && own !== undefined && own !== snapshot) {
+      const vmTemplate = source.kind === 'vm' && (source.spec as VmSpec).convertToTemplate === true;
+      if (vmTemplate) {
+        // A Proxmox template is cloned whole, never from a snapshot.
+        if (snapshot !== undefined) issues.add(`${path}.snapshot`, snapshot, `"${t.guest}" becomes a Proxmox template, which is cloned whole`);
+      } else if (snapshot !== undefined && own !== undefined && own !== snapshot) {
         issues.add(`${path}.snapshot`, snapshot, `guest "${t.guest}" takes its template snapshot as "${own}"`);
       }
-      snapshot ??= own;
-      const vmTemplate = source.kind === 'vm' && (source.spec as VmSpec).convertToTemplate === true;
+      if (!vmTemplate) snapshot ??= own;
       if (snapshot === undefined && !vmTemplate) {
         issues.add(
           `${path}.snapshot`,
@@ -625,6 +628,15 @@ function compileOpenShift(
       if (n.placement?.node !== undefined && !nodeNames.has(n.placement.node)) {
         issues.add(`${path}.nodes.${ni}.placement.node`, n.placement.node, 'unknown node (not in nodes)');
       }
+    });
+    const pinned = new Map<string, string>();
+    c.nodes.forEach((n, ni) => {
+      const node = n.placement?.node;
+      if (n.role !== 'control-plane' || node === undefined) return;
+      const other = pinned.get(node);
+      if (other !== undefined) {
+        issues.add(`${path}.nodes.${ni}.placement.node`, node, `control-plane nodes must be on distinct nodes; ${other} is pinned there too`);
+      } else pinned.set(node, n.name);
     });
     const rendezvousIp = c.rendezvousIp ?? cp[0]?.ip;
     if (c.rendezvousIp !== undefined && !c.nodes.some((n) => n.ip === c.rendezvousIp)) {

@@ -14,6 +14,8 @@ export {
   stepStateSchema,
 } from './journal.js';
 export type { JournalActor, RunRecord, RunState, StepHandle, StepRecord, StepState } from './journal.js';
+export { RunJournal } from './run-journal.js';
+export type { GuestOutcomeLike } from './run-journal.js';
 export { decodeKeyToken, encodeKeyToken, isValidKvKey, kvKey, kvPrefix, parseKvKey } from './keys.js';
 export {
   DEFAULT_CAS_RETRIES,

@@ -6,8 +6,7 @@
  * step left "started" is taken over (compare-and-set, one winner) and re-driven with the same
  * idempotency key, so the agent returns the first call's result instead of doing the work twice.
  */
-import { ConflictError, FailedPreconditionError, NotFoundError } from '@phoenix/shared';
-import { buckets } from '@phoenix/shared';
+import { ConflictError, FailedPreconditionError, NotFoundError, StaleLeaderError, buckets } from '@phoenix/shared';
 import { z } from 'zod';
 import type { TypedBucket, Versioned } from './bucket.js';
 import { KEEP } from './bucket.js';
@@ -82,7 +81,7 @@ export class StepOwnedError extends ConflictError {
 }
 
 /** A write under a fencing token older than one already recorded: the writer is no longer leader. */
-export class StaleFencingTokenError extends FailedPreconditionError {
+export class StaleFencingTokenError extends StaleLeaderError {
   constructor(what: string, have: number, newest: number) {
     super(`${what}: fencing token ${have} is older than ${newest}; this coordinator is no longer the leader`, {
       details: { fencingToken: have, newestFencingToken: newest },
@@ -90,8 +89,9 @@ export class StaleFencingTokenError extends FailedPreconditionError {
   }
 }
 
-export function idempotencyKeyFor(runId: string, stepId: string, attempt: number): string {
-  return `${runId}/${stepId}#${attempt}`;
+/** The key sent with a step's agent calls: stable across takeovers, new for a retry after failure. */
+export function idempotencyKeyFor(runId: string, stepId: string, attempt: number, base?: string): string {
+  return `${base ?? `${runId}/${stepId}`}#${attempt}`;
 }
 
 export class ApplyJournal {
@@ -156,23 +156,24 @@ export class ApplyJournal {
    * Marks a step started by `actor`. Exactly one caller wins per step: anyone later gets
    * StepOwnedError carrying the current record (started by someone, done, or failed). With
    * `retryFailed`, a step recorded as failed is started again as the next attempt.
+   * `idempotencyKey` sets the base of the key sent to agents (default `<run>/<step>`).
    */
   async recordStepStarted(
     runId: string,
     stepId: string,
     actor: JournalActor,
-    options: { retryFailed?: boolean; detail?: Record<string, unknown> } = {},
+    options: { retryFailed?: boolean; detail?: Record<string, unknown>; idempotencyKey?: string } = {},
   ): Promise<StepHandle> {
     await this.#checkRunToken(runId, actor, `start step ${stepId}`);
     const key = stepKey(runId, stepId);
-    const fresh = this.#startedRecord(runId, stepId, actor, 1, options.detail);
+    const fresh = this.#startedRecord(runId, stepId, actor, 1, options);
     const outcome = await this.#steps.createOrGet(key, fresh);
     if (outcome.created) return handle(outcome.entry);
     const current = outcome.entry;
     if (current.value.state !== 'failed' || options.retryFailed !== true) {
       throw new StepOwnedError(current.value, current.revision);
     }
-    const retry = this.#startedRecord(runId, stepId, actor, current.value.attempt + 1, options.detail);
+    const retry = this.#startedRecord(runId, stepId, actor, current.value.attempt + 1, options);
     try {
       return handle(await this.#steps.replace(key, retry, current.revision));
     } catch (err) {
@@ -261,7 +262,14 @@ export class ApplyJournal {
     return now ? new StepOwnedError(now.value, now.revision) : err;
   }
 
-  #startedRecord(runId: string, stepId: string, actor: JournalActor, attempt: number, detail?: Record<string, unknown>): StepRecord {
+  #startedRecord(
+    runId: string,
+    stepId: string,
+    actor: JournalActor,
+    attempt: number,
+    options: { detail?: Record<string, unknown>; idempotencyKey?: string },
+  ): StepRecord {
+    const { detail } = options;
     return {
       runId,
       stepId,
@@ -270,7 +278,7 @@ export class ApplyJournal {
       fencingToken: actor.fencingToken,
       attempt,
       takeovers: 0,
-      idempotencyKey: idempotencyKeyFor(runId, stepId, attempt),
+      idempotencyKey: idempotencyKeyFor(runId, stepId, attempt, options.idempotencyKey),
       startedAt: this.#now().toISOString(),
       ...(detail === undefined ? {} : { detail }),
     };

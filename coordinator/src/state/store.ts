@@ -147,7 +147,10 @@ async function reconcileLeaseBucket(
   // A leases bucket without a TTL would keep a dead leader's lease forever: give it one.
   const jsm = await jetstreamManager(nc);
   const info = status.streamInfo;
-  await jsm.streams.update(info.config.name, { ...info.config, max_age: wantedMs * 1_000_000 });
+  const maxAge = wantedMs * 1_000_000;
+  // The server refuses a duplicates window longer than the max age.
+  const duplicateWindow = Math.min(info.config.duplicate_window ?? maxAge, maxAge);
+  await jsm.streams.update(info.config.name, { ...info.config, max_age: maxAge, duplicate_window: duplicateWindow });
   logger?.warn({ bucket: name, inForceMs: wantedMs }, 'leases bucket had no TTL; set it');
   return wantedMs;
 }

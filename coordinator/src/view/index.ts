@@ -3,3 +3,4 @@ export * from './liveness.js';
 export * from './telemetry.js';
 export * from './file.js';
 export * from './usage.js';
+export * from './summary.js';

@@ -1,3 +1,4 @@
+import { resolveCmd } from './cli-args.js';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -45,11 +46,16 @@ const READ_ONLY: Record<string, RegExp> = {
   'nvidia-smi': /.*/,
 };
 
-/** True when the call may have changed node state (by the subcommand word, unabbreviated). */
+/** True when the call may have changed node state (abbreviated subcommands are resolved first). */
 export function isMutating(rec: Pick<CallRecord, 'tool' | 'argv'>): boolean {
   const re = READ_ONLY[rec.tool];
-  const sub = rec.argv.find((a) => !a.startsWith('-')) ?? '';
   if (!re) return true;
-  if (rec.tool === 'qm' && sub === 'guest') return true;
+  let sub = rec.argv.find((a) => !a.startsWith('-')) ?? '';
+  if (['pct', 'qm', 'pvesm', 'pveam'].includes(rec.tool)) {
+    const words = resolveCmd(rec.tool, rec.argv).cmdStr.split(' ').slice(1);
+    sub = words[0] ?? sub;
+    if (rec.tool === 'qm' && sub === 'guest') return words[1] !== 'cmd' || rec.argv.includes('ping') === false;
+    if (rec.tool === 'qm' && sub === 'cloudinit') return words[1] === 'update';
+  }
   return !re.test(sub);
 }

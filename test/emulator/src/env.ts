@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { EmulatorError } from './errors.js';
 
@@ -14,7 +15,15 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EmuEnv {
     throw new EmulatorError('EMU_NO_STATE', 'PVE_EMU_STATE is not set; it must name the state directory of the emulated node');
   }
   const node = env['PVE_EMU_NODE'] || 'pve';
-  return { stateDir: path.resolve(stateDir), node, timeScale: parseTimeScale(env['PVE_EMU_TIME_SCALE']) };
+  const dir = path.resolve(stateDir);
+  // A per-node override (written by setTimeScale) lets tests change the pace of a running node.
+  let scale = env['PVE_EMU_TIME_SCALE'];
+  try {
+    scale = fs.readFileSync(path.join(dir, 'time-scale'), 'utf8').trim();
+  } catch {
+    // no override
+  }
+  return { stateDir: dir, node, timeScale: parseTimeScale(scale) };
 }
 
 export function parseTimeScale(raw: string | undefined): number {

@@ -2,7 +2,7 @@ import { appendCall } from './calls-log.js';
 import { Ctx } from './ctx.js';
 import { readEnv } from './env.js';
 import { EmulatorError, errorText } from './errors.js';
-import { applyStartFault, planFaults, FaultPlan, type CallIdentity } from './faults.js';
+import { applyStartFault, planFaults, type CallIdentity } from './faults.js';
 import { State, ensureInitialized, initFromEnv } from './state.js';
 
 /**
@@ -86,5 +86,3 @@ export async function main(tool: string, argv: string[]): Promise<void> {
   log(code);
   process.exitCode = code;
 }
-
-export { FaultPlan };

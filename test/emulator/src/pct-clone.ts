@@ -3,7 +3,7 @@ import type { GuestConfig } from './config-file.js';
 import { emptyConfig } from './config-file.js';
 import type { Ctx } from './ctx.js';
 import { die, errorText, PveException } from './errors.js';
-import { copyRootfs, removeGuestDir, rootfsOf, snapshotRootfs } from './guest-api.js';
+import { bestEffort, copyRootfs, removeGuestDir, rootfsOf, setHostname, snapshotRootfs, staticIp } from './guest-api.js';
 import { checkLock, checkVmidUnused, configExists, destroyConfig, isRunning, isTemplate, loadConfig, lockConfig, writeConfig } from './guest-store.js';
 import { mountType, parseMountPoint, printMountPoint, randomMac, netFormat, type MountPoint } from './lxc-config.js';
 import { parsePropertyString, printPropertyString } from './property-string.js';
@@ -167,7 +167,8 @@ export async function pctClone(ctx: Ctx, p: Params): Promise<number> {
         });
       }
       const srcRootfs = snapname ? snapshotRootfs(state.guestDir(vmid), snapname) : rootfsOf(state.guestDir(vmid));
-      await copyRootfs(srcRootfs, rootfsOf(state.guestDir(newid)));
+      await bestEffort(state.dir, `CT ${newid} rootfs copy`, () => copyRootfs(srcRootfs, rootfsOf(state.guestDir(newid))));
+      await bestEffort(state.dir, `CT ${newid} hostname`, () => setHostname(state.guestDir(newid), newconf.props['hostname'] ?? `CT${newid}`, staticIp(newconf.props['net0'])));
       await state.clock.sleep(total / 2);
     } catch (err) {
       error = err;

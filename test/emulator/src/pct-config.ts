@@ -51,15 +51,20 @@ export async function pctSet(ctx: Ctx, p: Params): Promise<number> {
   return 0;
 }
 
-export function pctPending(ctx: Ctx, p: Params): number {
+/** `pct pending` / `qm pending` (GuestHelpers::format_pending). */
+export function guestPending(ctx: Ctx, p: Params, type: 'lxc' | 'qemu' = 'lxc'): number {
   const vmid = Number(p['vmid']);
-  const conf = loadConfig(ctx, ctx.state, 'lxc', vmid);
+  const conf = loadConfig(ctx, ctx.state, type, vmid);
   const keys = new Set([...Object.keys(conf.props), ...Object.keys(conf.pending.props)]);
   const deleted = new Set(splitList(conf.pending.props['delete'] ?? ''));
   for (const k of [...keys].sort()) {
     if (k === 'delete' || k === 'digest') continue;
     const cur = conf.props[k];
     const pend = conf.pending.props[k];
+    if (type === 'qemu' && k === 'cipassword') {
+      ctx.out(`${conf.pending.props[k] !== undefined ? 'new' : 'cur'} ${k}: **********\n`);
+      continue;
+    }
     if (deleted.has(k)) ctx.out(`del ${k}: ${cur ?? ''}\n`);
     else if (pend !== undefined && cur !== undefined) ctx.out(`cur ${k}: ${cur}\nnew ${k}: ${pend}\n`);
     else if (pend !== undefined) ctx.out(`new ${k}: ${pend}\n`);
@@ -124,3 +129,5 @@ export async function pctResize(ctx: Ctx, p: Params): Promise<number> {
     { upidExit: false },
   );
 }
+
+export const pctPending = (ctx: Ctx, p: Params): number => guestPending(ctx, p, 'lxc');

@@ -6,7 +6,7 @@ import type { Params } from './cli-args.js';
 import { emptyConfig } from './config-file.js';
 import type { Ctx } from './ctx.js';
 import { PveException, die, errorText, raiseParamExc } from './errors.js';
-import { ensureRootfs, removeGuestDir } from './guest-api.js';
+import { bestEffort, ensureRootfs, removeGuestDir, setHostname, staticIp } from './guest-api.js';
 import { checkLock, checkVmidUnused, configExists, destroyConfig, loadConfig, lockConfig, writeConfig } from './guest-store.js';
 import { NEW_DISK_RE, detectArch, detectOstype, mountType, parseMountPoint } from './lxc-config.js';
 import { allocMountPoint, normaliseOption } from './lxc-options.js';
@@ -152,7 +152,7 @@ export async function pctCreate(ctx: Ctx, p: Params): Promise<number> {
         ctx.out(`Total bytes read: ${unpacked} (${mib}MiB, ${Math.max(1, Math.round(mib / Math.max(extract, 1)))}MiB/s)\n`);
         const rootVol = parseMountPoint('rootfs', conf.props['rootfs'] ?? '').volume;
         if (mountType(rootVol) === 'volume') await setVolumeUsed(state, rootVol, unpacked);
-        await ensureRootfs(state.guestDir(vmid));
+        await bestEffort(state.dir, `CT ${vmid} rootfs`, () => ensureRootfs(state.guestDir(vmid), path.basename(archivePath)));
         if (conf.props['arch'] === undefined) {
           conf.props['arch'] = detectArch(path.basename(archivePath));
           ctx.out(`Detected container architecture: ${conf.props['arch']}\n`);
@@ -163,6 +163,7 @@ export async function pctCreate(ctx: Ctx, p: Params): Promise<number> {
         conf.props['swap'] ??= '512';
         if (conf.props['ostype'] !== 'unmanaged') for (const l of sshKeyLines(conf.props['hostname'] ?? '')) ctx.out(`${l}\n`);
         await clock.sleep(DURATIONS.pctCreate - third - extract);
+        await bestEffort(state.dir, `CT ${vmid} hostname`, () => setHostname(state.guestDir(vmid), conf.props['hostname'] ?? `CT${vmid}`, staticIp(conf.props['net0'])));
         writeConfig(state, 'lxc', vmid, conf);
       } catch (err) {
         for (const volid of vollist) {

@@ -1,17 +1,40 @@
 import type { Params } from './cli-args.js';
 import type { Ctx } from './ctx.js';
 import { die } from './errors.js';
-import { guestModule, rootfsOf } from './guest-api.js';
+import { guestModule, rootfsOf, type ExecOptions } from './guest-api.js';
 import { isRunning, loadConfig, lockConfig } from './guest-store.js';
 import { runTask } from './task.js';
 
 /** pct exec / push / pull / enter, delegated to the guest module. */
 
+/**
+ * Input for the guest command. lxc-attach streams stdin through; here it is collected first. A
+ * pipe that stays open without data (callers that never close stdin) must not block the call.
+ */
 async function readStdin(): Promise<Buffer | undefined> {
   if (process.stdin.isTTY) return undefined;
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let idle: NodeJS.Timeout | undefined = setTimeout(() => finish(), 200);
+    const finish = (): void => {
+      if (idle) clearTimeout(idle);
+      idle = undefined;
+      process.stdin.removeAllListeners('data');
+      process.stdin.removeAllListeners('end');
+      process.stdin.pause();
+      process.stdin.unref?.();
+      resolve(chunks.length ? Buffer.concat(chunks) : undefined);
+    };
+    process.stdin.on('data', (c: Buffer) => {
+      chunks.push(c);
+      if (idle) {
+        clearTimeout(idle);
+        idle = undefined;
+      }
+    });
+    process.stdin.on('end', finish);
+    process.stdin.on('error', finish);
+  });
 }
 
 function gpuVisible(conf: { props: Record<string, string>; lxc: Array<[string, string]> }): boolean {
@@ -27,11 +50,9 @@ export async function pctExec(ctx: Ctx, p: Params): Promise<number> {
   if (!args.length) die('missing command at /usr/share/perl5/PVE/CLI/pct.pm line 246.');
   const mod = await guestModule();
   const stdin = await readStdin();
-  const opts: { stdin?: Buffer; gpuVisible: boolean } = { gpuVisible: gpuVisible(conf) };
+  const opts: ExecOptions = { gpuVisible: gpuVisible(conf), stateDir: ctx.state.dir, stdout: process.stdout, stderr: process.stderr };
   if (stdin !== undefined) opts.stdin = stdin;
   const res = await mod.execInGuest(rootfsOf(ctx.state.guestDir(vmid)), args, opts);
-  process.stdout.write(res.stdout);
-  process.stderr.write(res.stderr);
   return res.exitCode;
 }
 

@@ -1,8 +1,9 @@
 import type { Params } from './cli-args.js';
 import type { Ctx } from './ctx.js';
 import { die } from './errors.js';
-import { checkLock, fakePid, isRunning, isTemplate, loadConfig, lockConfig, setRunning, setStopped } from './guest-store.js';
-import { ensureRootfs } from './guest-api.js';
+import { checkLock, fakePid, isRunning, isTemplate, loadConfig, lockConfig, setRunning, setStopped, writeConfig } from './guest-store.js';
+import { applyPending } from './config-file.js';
+import { bestEffort, bootGuest, containerGpuMinors, ensureRootfs, setGpuDevices, setHostname, staticIp } from './guest-api.js';
 import { allLxcStatus, lxcStatus } from './lxc-status.js';
 import { runTask } from './task.js';
 
@@ -17,8 +18,14 @@ export async function lxcStartLocked(ctx: Ctx, vmid: number, skiplock: boolean):
     if (isTemplate(conf)) die("you can't start a CT if it's a template");
     if (!skiplock && conf.props['lock'] !== 'mounted') checkLock('lxc', conf);
     if (isRunning(ctx.state, 'lxc', vmid)) die(`CT ${vmid} already running`);
+    if (applyPending(conf)) writeConfig(ctx.state, 'lxc', vmid, conf);
     await ctx.state.clock.sleepFor('pctStart');
-    await ensureRootfs(ctx.state.guestDir(vmid));
+    const dir = ctx.state.guestDir(vmid);
+    const sd = ctx.state.dir;
+    await bestEffort(sd, `CT ${vmid} rootfs`, () => ensureRootfs(dir, conf.props['ostype']));
+    await bestEffort(sd, `CT ${vmid} hostname`, () => setHostname(dir, conf.props['hostname'] ?? `CT${vmid}`, staticIp(conf.props['net0'])));
+    await bestEffort(sd, `CT ${vmid} gpus`, () => setGpuDevices(dir, containerGpuMinors(conf.props, conf.lxc), sd));
+    await bestEffort(sd, `CT ${vmid} boot`, () => bootGuest(dir, 'start'));
     setRunning(ctx.state, 'lxc', vmid, { pid: fakePid(vmid), startedAt: Date.now() });
   });
 }
@@ -28,6 +35,7 @@ export async function lxcStopLocked(ctx: Ctx, vmid: number, skiplock: boolean, g
     const conf = loadConfig(ctx, ctx.state, 'lxc', vmid);
     if (!skiplock && conf.props['lock'] !== 'mounted') checkLock('lxc', conf);
     await ctx.state.clock.sleepFor(graceful ? 'pctShutdown' : 'pctStop');
+    await bestEffort(ctx.state.dir, `CT ${vmid} shutdown`, () => bootGuest(ctx.state.guestDir(vmid), 'stop'));
     setStopped(ctx.state, 'lxc', vmid);
   });
 }

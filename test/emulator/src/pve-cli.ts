@@ -28,6 +28,31 @@ export function commandPath(tool: string, argv: string[]): string {
   return resolveCmd(tool, argv).cmdStr.slice(tool.length + 1);
 }
 
+/**
+ * Resolves a command line and validates its arguments exactly as the CLI does, without running
+ * the command. Throws the PveException the real tool would print (usage line attached).
+ */
+export function validateCommand(tool: string, argv: string[], node: string, warn: (line: string) => void = () => {}): { info: CommandInfo; params: Params } {
+  const r = resolveCmd(tool, argv);
+  if (!isCommand(r.def)) throw new PveException(`unknown or incomplete command '${r.cmdStr}'\n`);
+  const def = r.def;
+  const info: CommandInfo = { path: r.cmdStr.slice(tool.length + 1), cmdStr: r.cmdStr, def, usage: () => usageStr(tool, r.cmdStr, def) };
+  try {
+    const schema = commandSchema(tool, def);
+    const fixed: Record<string, string> = {};
+    for (const f of def.fixed ?? []) {
+      const v = def.fixedValues?.[f];
+      fixed[f] = v !== undefined ? String(v) : f === 'node' ? node : '';
+    }
+    const params = getOptions(schema, r.args, def.args ?? [], fixed, warn);
+    validateParams(params as Record<string, string | string[]>, schema);
+    return { info, params };
+  } catch (err) {
+    if (err instanceof PveException && err.isParamExc() && !err.usage) err.usage = info.usage();
+    throw err;
+  }
+}
+
 export async function runPveCli(ctx: Ctx, tool: string, argv: string[], handlers: Record<string, Handler>): Promise<number> {
   if (!argv.length) {
     ctx.stderr(abortText(tool, 'no command specified', false));
@@ -44,27 +69,19 @@ export async function runPveCli(ctx: Ctx, tool: string, argv: string[], handlers
     }
     return 255;
   }
-  const def = r.def;
-  const path = r.cmdStr.slice(tool.length + 1);
-  const info: CommandInfo = { path, cmdStr: r.cmdStr, def, usage: () => usageStr(tool, r.cmdStr, def) };
+  let info: CommandInfo | undefined;
   try {
-    const schema = commandSchema(tool, def);
-    const fixed: Record<string, string> = {};
-    for (const f of def.fixed ?? []) {
-      const v = def.fixedValues?.[f];
-      fixed[f] = v !== undefined ? String(v) : f === 'node' ? ctx.node : '';
-    }
-    const params = getOptions(schema, r.args, def.args ?? [], fixed, (line) => ctx.stderr(line));
-    validateParams(params as Record<string, string | string[]>, schema);
-    if (path === 'help') return helpCommand(ctx, tool, params);
-    const handler = handlers[path];
+    const v = validateCommand(tool, argv, ctx.node, (line) => ctx.stderr(line));
+    info = v.info;
+    if (info.path === 'help') return helpCommand(ctx, tool, v.params);
+    const handler = handlers[info.path];
     if (!handler) {
-      ctx.stderr(`command '${r.cmdStr}' is not implemented by the emulator\n`);
+      ctx.stderr(`command '${info.cmdStr}' is not implemented by the emulator\n`);
       return 255;
     }
-    return (await handler(ctx, params, info)) ?? 0;
+    return (await handler(ctx, v.params, info)) ?? 0;
   } catch (err) {
-    if (err instanceof PveException && err.isParamExc() && !err.usage) err.usage = info.usage();
+    if (err instanceof PveException && err.isParamExc() && !err.usage && info) err.usage = info.usage();
     ctx.stderr(errorText(err));
     return err instanceof PveException ? err.exitCode : 255;
   }

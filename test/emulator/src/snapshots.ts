@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { ConfSection, GuestConfig } from './config-file.js';
 import type { Ctx } from './ctx.js';
 import { die, errorText } from './errors.js';
-import { copyRootfs, rootfsOf, snapshotRootfs } from './guest-api.js';
+import { bestEffort, copyRootfs, rootfsOf, snapshotRootfs } from './guest-api.js';
 import { checkLock, isRunning, isTemplate, loadConfig, lockConfig, writeConfig } from './guest-store.js';
 import type { GuestType } from './state.js';
 import { volumeHasFeature, volumeRollbackIsPossible, volumeSnapshot, volumeSnapshotDelete, volumeSnapshotRollback } from './storage.js';
@@ -73,7 +73,7 @@ export async function snapshotCreate(ctx: Ctx, ops: GuestOps, vmid: number, snap
       await volumeSnapshot(state, volid, snapname);
       done.push(volid);
     }
-    await copyRootfs(rootfsOf(state.guestDir(vmid)), snapshotRootfs(state.guestDir(vmid), snapname));
+    await bestEffort(state.dir, `${vmid} snapshot ${snapname}`, () => copyRootfs(rootfsOf(state.guestDir(vmid)), snapshotRootfs(state.guestDir(vmid), snapname)));
   } catch (err) {
     ctx.err('snapshot create failed: starting cleanup\n');
     try {
@@ -179,7 +179,7 @@ export async function snapshotRollback(ctx: Ctx, ops: GuestOps, vmid: number, sn
   await state.clock.sleepFor('rollback');
   for (const [, volid] of ops.snapVolumes(snap ?? { props: {}, lxc: [] })) await volumeSnapshotRollback(state, volid, snapname);
   const snapRootfs = snapshotRootfs(state.guestDir(vmid), snapname);
-  if (fs.existsSync(snapRootfs)) await copyRootfs(snapRootfs, rootfsOf(state.guestDir(vmid)));
+  if (fs.existsSync(snapRootfs)) await bestEffort(state.dir, `${vmid} rollback ${snapname}`, () => copyRootfs(snapRootfs, rootfsOf(state.guestDir(vmid))));
   await lockConfig(ctx, type, vmid, () => {
     const conf = loadConfig(ctx, state, type, vmid);
     const s = getSnap(conf);

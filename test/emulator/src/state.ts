@@ -201,7 +201,9 @@ export async function ensureInitialized(state: State, init: NodeInit): Promise<v
     const cfg: StorageConfig = { ids: [], storages: {} };
     for (const s of storages) {
       cfg.ids.push(s.id);
-      cfg.storages[s.id] = storageDefFromInit(s);
+      // Relative storage paths live inside the node's state directory.
+      const resolved = typeof s['path'] === 'string' && !path.isAbsolute(s['path']) ? { ...s, path: state.file(s['path']) } : s;
+      cfg.storages[s.id] = storageDefFromInit(resolved);
       const p = cfg.storages[s.id]?.props['path'];
       if (typeof p === 'string' && cfg.storages[s.id]?.type !== 'zfspool') fs.mkdirSync(p, { recursive: true });
     }

@@ -491,7 +491,7 @@ export async function vdiskClone(state: State, volid: string, vmid: number, snap
 }
 
 /** A full copy of a volume (or of one of its snapshots) to a new volume of `vmid`. */
-export async function vdiskCopy(state: State, volid: string, targetStoreid: string, vmid: number, fmt: string | undefined): Promise<AllocResult> {
+export async function vdiskCopy(state: State, volid: string, targetStoreid: string, vmid: number, fmt: string | undefined, name?: string): Promise<AllocResult> {
   const [storeid, volname] = splitVolid(volid);
   const def = storageConfig(state, storeid);
   const v = parseVolname(def, volname);
@@ -500,7 +500,7 @@ export async function vdiskCopy(state: State, volid: string, targetStoreid: stri
   let format = fmt ?? v.format;
   if (target.type === 'zfspool' || target.type === 'lvmthin' || target.type === 'lvm') format = v.format === 'subvol' ? 'subvol' : 'raw';
   else if (v.format === 'subvol' && size > 0) format = 'raw';
-  const res = await vdiskAlloc(state, targetStoreid, vmid, format, undefined, Math.ceil(size / 1024));
+  const res = await vdiskAlloc(state, targetStoreid, vmid, format, name, Math.ceil(size / 1024));
   if (target.type === 'zfspool') {
     const referenced = def.type === 'zfspool' ? (loadZfs(state).datasets[zfsDataset(def, volname)]?.referenced ?? 0) : Math.min(size, 700 * 1024 ** 2);
     const [, newvolname] = splitVolid(res.volid);
@@ -604,7 +604,7 @@ export function listContent(state: State, storeid: string): ContentEntry[] {
       for (const ct of ['vztmpl', 'iso', 'snippets', 'backup', 'import']) {
         if (!content.has(ct)) continue;
         const dir = path.join(base, CONTENT_SUBDIR[ct] ?? ct);
-        let files: string[] = [];
+        let files: string[];
         try {
           files = fs.readdirSync(dir);
         } catch {

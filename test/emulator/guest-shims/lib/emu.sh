@@ -214,3 +214,87 @@ emu_hostlink() {
   exec 3<&-
   return 255
 }
+
+# ---------------------------------------------------------------- HTTP
+
+# Deterministic armored "key" for key URLs.
+emu_pgp_block() {
+  local seed; seed=$(printf '%s' "$1" | sha256sum | cut -c1-64)
+  printf -- '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQINBGRl%s\n%s==\n=%s\n-----END PGP PUBLIC KEY BLOCK-----\n' \
+    "$(printf '%s' "$seed" | base64 | tr -d '\n' | cut -c1-60)" "$(printf '%s' "$seed$seed" | base64 | tr -d '\n' | cut -c1-64)" "${seed:0:4}"
+}
+
+# Body served for a remote URL (no network is ever used).
+emu_remote_body() {
+  local url="$1" ver
+  case "$url" in
+    *ollama.com/install.sh*) cat "$EMU/payload/ollama-install.sh" ;;
+    *get.docker.com*) cat "$EMU/payload/get-docker.sh" ;;
+    *NVIDIA-Linux-x86_64-*.run)
+      ver="${url##*NVIDIA-Linux-x86_64-}"; ver="${ver%.run}"; ver="${ver%%-*}"
+      sed "s/@VERSION@/$ver/g" "$EMU/payload/nvidia-runfile.sh" ;;
+    *.pin) printf 'Package: nsight-compute\nPin: origin *ubuntu.com*\nPin-Priority: -1\n\nPackage: nsight-systems\nPin: origin *ubuntu.com*\nPin-Priority: -1\n\nPackage: *\nPin: release l=NVIDIA CUDA\nPin-Priority: 600\n' ;;
+    */gpg|*.gpg|*.pub|*.asc|*gpgkey*|*.key|*/key) emu_pgp_block "$url" ;;
+    *) printf 'Emulated content of %s\n' "$url" ;;
+  esac
+}
+
+# Ports served inside the guest: "port kind" lines for active units and running containers.
+emu_listening() {
+  local s u f line port
+  for s in "$EMU_RUN"/units/*; do
+    [ -f "$s" ] && [ "$(cat "$s")" = active ] || continue
+    u="${s##*/}"
+    f=''
+    for d in /etc/systemd/system /run/systemd/system /usr/lib/systemd/system; do [ -f "$d/$u" ] && { f="$d/$u"; break; }; done
+    [ -n "$f" ] || continue
+    if [ "$u" = ollama.service ]; then
+      port=$(cat "$f" /etc/systemd/system/ollama.service.d/*.conf 2>/dev/null | sed -n 's/.*OLLAMA_HOST=[^:]*:\([0-9]*\).*/\1/p' | tail -n1)
+      echo "${port:-11434} ollama"; continue
+    fi
+    line=$(grep -m1 '^ExecStart=' "$f")
+    if [[ "$line" =~ --port[=\ ]+([0-9]+) ]]; then
+      case "$line" in *vllm*) echo "${BASH_REMATCH[1]} openai" ;; *) echo "${BASH_REMATCH[1]} http" ;; esac
+    elif [[ "$line" == *vllm* ]]; then echo "8000 openai"
+    fi
+  done
+  for c in "$EMU_STATE"/docker/containers/*; do
+    [ -d "$c" ] && [ "$(cat "$c/state" 2>/dev/null)" = running ] || continue
+    for p in $(cat "$c/ports" 2>/dev/null); do echo "${p%%:*} http"; done
+  done
+}
+
+# Serves a local URL: prints "<status>" then the body on later lines; empty when nothing listens.
+emu_local_http() {
+  local url="$1" hostport port path kind
+  hostport="${url#*://}"; hostport="${hostport%%/*}"
+  path="/${url#*://*/}"; [ "$path" = "/$url" ] && path=/
+  [[ "$url" == *://*/* ]] || path=/
+  port="${hostport##*:}"; [ "$port" = "$hostport" ] && { case "$url" in https*) port=443 ;; *) port=80 ;; esac; }
+  kind=$(emu_listening | awk -v p="$port" '$1==p {print $2; exit}')
+  [ -n "$kind" ] || return 1
+  case "$kind:$path" in
+    ollama:/) printf '200\nOllama is running' ;;
+    ollama:/api/version) printf '200\n{"version":"0.5.7"}\n' ;;
+    ollama:/api/tags)
+      printf '200\n{"models":['
+      local first=1 m
+      for m in $(ls /usr/share/ollama/.ollama/models/manifests 2>/dev/null); do
+        [ $first = 1 ] || printf ','; first=0
+        printf '{"name":"%s","model":"%s","size":4661224676}' "$m" "$m"
+      done
+      printf ']}\n' ;;
+    openai:/health) printf '200\n' ;;
+    openai:/v1/models) printf '200\n{"object":"list","data":[{"id":"%s","object":"model","owned_by":"vllm"}]}\n' "$(cat "$EMU_STATE/vllm-served-model" 2>/dev/null || echo model)" ;;
+    openai:/v1/chat/completions) printf '200\n{"id":"chatcmpl-emu","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hello from the emulated model."},"finish_reason":"stop"}]}\n' ;;
+    openai:/v1/completions) printf '200\n{"id":"cmpl-emu","object":"text_completion","choices":[{"index":0,"text":"Hello from the emulated model.","finish_reason":"stop"}]}\n' ;;
+    openai:/v1/embeddings) printf '200\n{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.0123,-0.0456,0.0789]}]}\n' ;;
+    *:/*) if [ "$kind" = http ] || [ "$path" = / ]; then printf '200\nOK\n'; else printf '404\n{"detail":"Not Found"}\n'; fi ;;
+  esac
+}
+
+emu_is_local_host() {
+  local h; h=$(emu_url_host "$1")
+  case "$h" in localhost|127.*|'[::1]'|::1|0.0.0.0) return 0 ;; esac
+  [ "$h" = "$(cat /etc/hostname 2>/dev/null)" ]
+}

@@ -8,12 +8,13 @@
  * 0 ok, 2 invalid argument, 6 query unsuccessful / no device, 9 driver not loaded,
  * 18 driver/library version mismatch.
  */
+import { appendFile, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { badFieldMessage, COMPUTE_APP_FIELDS, csvHeader, csvRow, GPU_FIELDS, parseFormat, resolveFields } from './query.js';
 import type { AppRow, CsvFormat, QueryContext } from './query.js';
 import { renderTextReport } from './report-text.js';
 import { renderXmlReport } from './report-xml.js';
-import { readGpuState, updateGpu } from './state.js';
+import { readGpuState, updateGpuByUuid } from './state.js';
 import type { DriverInfo, EmulatedGpu, GpuState } from './state.js';
 import { renderList, renderSummary } from './summary.js';
 import { DMON_GROUP_ORDER, dmonHeader, dmonRows, renderTopo } from './topo-dmon.js';
@@ -36,10 +37,14 @@ export interface Output {
 
 /** What a guest sees of the host driver (see guest/host-link.ts). */
 export interface GuestView {
-  /** Minor numbers of the /dev/nvidia<minor> nodes present in the guest. */
+  /** Minor numbers of the /dev/nvidia<minor> nodes present in the guest (containers). */
   visibleMinors: readonly number[];
+  /** PCI bus ids of the host GPUs passed through to the guest (VMs). */
+  pciBusIds?: readonly string[];
   /** Version of the user-space driver installed in the guest. */
   userspaceVersion: string;
+  /** The guest runs its own kernel driver (a VM with PCI passthrough), not the host's. */
+  ownDriver?: boolean;
 }
 
 export interface RunContext {
@@ -58,6 +63,7 @@ interface Options {
   query: boolean;
   xml: boolean;
   ids: string[] | null;
+  file: string | null;
   loopMs: number | null;
   queryGpu: string | null;
   queryApps: string | null;
@@ -95,6 +101,7 @@ function parseArgs(argv: readonly string[]): Options {
     query: false,
     xml: false,
     ids: null,
+    file: null,
     loopMs: null,
     queryGpu: null,
     queryApps: null,
@@ -183,6 +190,10 @@ function parseArgs(argv: readonly string[]): Options {
       case '--id':
         o.ids = valueOf(arg).split(',');
         break;
+      case '-f':
+      case '--filename':
+        o.file = valueOf(arg);
+        break;
       case '-l':
       case '--loop':
         o.loopMs = positiveNumber(valueOf(arg)) * 1000;
@@ -243,6 +254,7 @@ nvidia-smi [OPTION1 [ARG1]] [OPTION2 [ARG2]] ...
     [plus any of]
 
     -i,   --id=                 Target a specific GPU.
+    -f,   --filename=           Log to a specified file, rather than to stdout.
     -l,   --loop=               Probe until Ctrl+C at specified second interval.
 
   QUERY OPTIONS:
@@ -314,21 +326,33 @@ async function snapshot(ctx: RunContext): Promise<Snapshot> {
     return { kind: 'fail', text: `Unable to determine the device handle: ${(err as Error).message}\n`, code: EXIT.OTHER };
   }
   if (state === null || state.driver === null) return { kind: 'fail', text: MSG_NO_DRIVER, code: EXIT.NO_DRIVER };
-  let gpus = state.gpus.slice().sort((a, b) => (a.pciBusId < b.pciBusId ? -1 : a.pciBusId > b.pciBusId ? 1 : 0));
-  if (ctx.guest !== undefined) {
-    if (ctx.guest.userspaceVersion !== state.driver.version) {
-      const nvml = ctx.guest.userspaceVersion.split('.').slice(0, 2).join('.');
-      return {
-        kind: 'fail',
-        text: `Failed to initialize NVML: Driver/library version mismatch\nNVML library version: ${nvml}\n`,
-        code: EXIT.VERSION_MISMATCH,
-      };
-    }
+  let driver: DriverInfo = state.driver;
+  const vm = ctx.guest?.ownDriver === true;
+  // GPUs bound to vfio-pci (for VM passthrough) are not the host driver's: only a VM sees them.
+  let gpus = state.gpus
+    .filter((g) => (vm ? g.driverBinding === 'vfio-pci' : g.driverBinding === 'nvidia'))
+    .sort((a, b) => (a.pciBusId < b.pciBusId ? -1 : a.pciBusId > b.pciBusId ? 1 : 0))
+    // nvidia-smi numbers the GPUs its driver enumerates, in PCI order.
+    .map((g, i) => ({ ...g, index: i }));
+  if (vm && ctx.guest !== undefined) {
+    driver = { ...driver, version: ctx.guest.userspaceVersion };
+  } else if (ctx.guest !== undefined && ctx.guest.userspaceVersion !== state.driver.version) {
+    const nvml = ctx.guest.userspaceVersion.split('.').slice(0, 2).join('.');
+    return {
+      kind: 'fail',
+      text: `Failed to initialize NVML: Driver/library version mismatch\nNVML library version: ${nvml}\n`,
+      code: EXIT.VERSION_MISMATCH,
+    };
+  }
+  if (ctx.guest !== undefined && vm) {
+    const assigned = new Set((ctx.guest.pciBusIds ?? []).map((b) => b.toLowerCase()));
+    gpus = gpus.filter((g) => assigned.has(g.pciBusId.toLowerCase())).map((g, i) => ({ ...g, index: i, minorNumber: i }));
+  } else if (ctx.guest !== undefined) {
     const visible = new Set(ctx.guest.visibleMinors);
     gpus = gpus.filter((g) => visible.has(g.minorNumber)).map((g, i) => ({ ...g, index: i }));
   }
   if (gpus.length === 0) return { kind: 'fail', text: MSG_NO_DEVICES, code: EXIT.NOT_FOUND };
-  return { kind: 'ok', driver: state.driver, gpus };
+  return { kind: 'ok', driver, gpus };
 }
 
 function csvFor(fmtSpec: string): CsvFormat {
@@ -345,7 +369,7 @@ async function setPersistence(ctx: RunContext, gpus: EmulatedGpu[], value: strin
     if (g.persistenceMode === on) {
       text += `Persistence mode is already ${on ? 'Enabled' : 'Disabled'} for GPU ${g.pciBusId}.\n`;
     } else {
-      await updateGpu(ctx.stateDir, g.index, { persistenceMode: on });
+      await updateGpuByUuid(ctx.stateDir, g.uuid, { persistenceMode: on });
       text += `${on ? 'Enabled' : 'Disabled'} persistence mode for GPU ${g.pciBusId}.\n`;
     }
   }
@@ -365,14 +389,28 @@ async function setPowerLimit(ctx: RunContext, gpus: EmulatedGpu[], value: string
         EXIT.INVALID,
       ];
     }
-    await updateGpu(ctx.stateDir, g.index, { powerLimitW: limit });
+    await updateGpuByUuid(ctx.stateDir, g.uuid, { powerLimitW: limit });
     text += `Power limit for GPU ${g.pciBusId} was set to ${watts(limit)} W from ${watts(g.powerLimitW)} W.\n`;
   }
   return [`${text}All done.\n`, EXIT.OK];
 }
 
+/** `-f FILE`: output goes to the file (truncated first), messages too, as with the real tool. */
+function fileOutput(path: string): Output {
+  let first = true;
+  return {
+    closed: () => false,
+    write: async (text) => {
+      if (first) await writeFile(path, text);
+      else await appendFile(path, text);
+      first = false;
+    },
+  };
+}
+
 /** Runs one nvidia-smi invocation; resolves to its exit code. */
-export async function runNvidiaSmi(argv: readonly string[], ctx: RunContext): Promise<number> {
+export async function runNvidiaSmi(argv: readonly string[], runCtx: RunContext): Promise<number> {
+  let ctx = runCtx;
   const now = ctx.now ?? (() => new Date());
   let o: Options;
   try {
@@ -384,6 +422,7 @@ export async function runNvidiaSmi(argv: readonly string[], ctx: RunContext): Pr
     }
     throw err;
   }
+  if (o.file !== null) ctx = { ...ctx, out: fileOutput(o.file) };
   if (o.help) {
     const snap = await snapshot(ctx);
     await ctx.out.write(HELP.replace('$VERSION', snap.kind === 'ok' ? snap.driver.version : '580.159.04'));

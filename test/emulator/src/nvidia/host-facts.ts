@@ -39,6 +39,7 @@ export function deviceNodesFor(state: GpuState | null): DeviceNode[] {
   if (state === null || state.driver === null) return [];
   const rw = 'crw-rw-rw-';
   const nodes: DeviceNode[] = state.gpus
+    .filter((g) => g.driverBinding === 'nvidia')
     .map((g) => g.minorNumber)
     .sort((a, b) => a - b)
     .map((minor) => ({ path: `/dev/nvidia${minor}`, type: 'c', major: NVIDIA_MAJOR, minor, mode: rw }));

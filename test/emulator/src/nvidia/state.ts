@@ -115,6 +115,11 @@ export interface EmulatedGpu {
   cpuAffinity: string;
   /** NVLinks to every other GPU with nvlinks > 0 (topo -m prints NV<n>); 0 = PCIe only. */
   nvlinks: number;
+  /**
+   * Kernel driver the GPU is bound to: 'nvidia' (the host's nvidia-smi and its containers see it)
+   * or 'vfio-pci' (reserved for VM passthrough: invisible on the host, visible in the VM).
+   */
+  driverBinding: 'nvidia' | 'vfio-pci';
 }
 
 export interface DriverInfo {
@@ -248,6 +253,7 @@ export function defaultGpu(index: number, overrides: Partial<EmulatedGpu> = {}):
     numaNode: 0,
     cpuAffinity: '0-15',
     nvlinks: 0,
+    driverBinding: 'nvidia',
   };
   return { ...base, ...withoutUndefined(overrides), index };
 }
@@ -371,14 +377,28 @@ export async function removeGpuState(stateDir: string): Promise<void> {
   await writeHostFacts(stateDir, null);
 }
 
-/** Changes one GPU (by index) in place, e.g. `{ utilizationGpu: 100, memoryUsedMiB: 20213 }`. */
+/** Changes one GPU (by its index in gpus.json) in place, e.g. `{ utilizationGpu: 100, memoryUsedMiB: 20213 }`. */
 export async function updateGpu(stateDir: string, index: number, patch: Partial<EmulatedGpu>): Promise<EmulatedGpu> {
+  return updateGpuWhere(stateDir, (g) => g.index === index, `index ${index}`, patch);
+}
+
+/** Changes the GPU with this UUID in place. */
+export async function updateGpuByUuid(stateDir: string, uuid: string, patch: Partial<EmulatedGpu>): Promise<EmulatedGpu> {
+  return updateGpuWhere(stateDir, (g) => g.uuid === uuid, `uuid ${uuid}`, patch);
+}
+
+async function updateGpuWhere(
+  stateDir: string,
+  match: (g: EmulatedGpu) => boolean,
+  what: string,
+  patch: Partial<EmulatedGpu>,
+): Promise<EmulatedGpu> {
   const state = await readGpuState(stateDir, {});
   if (state === null) throw new GpuStateError(gpuStatePath(stateDir), 'no GPU state (driver not loaded)');
-  const pos = state.gpus.findIndex((g) => g.index === index);
+  const pos = state.gpus.findIndex(match);
   const current = state.gpus[pos];
-  if (current === undefined) throw new GpuStateError(gpuStatePath(stateDir), `no GPU with index ${index}`);
-  const next: EmulatedGpu = { ...current, ...withoutUndefined(patch), index };
+  if (current === undefined) throw new GpuStateError(gpuStatePath(stateDir), `no GPU with ${what}`);
+  const next: EmulatedGpu = { ...current, ...withoutUndefined(patch), index: current.index };
   state.gpus[pos] = next;
   await writeAtomic(gpuStatePath(stateDir), `${JSON.stringify(state, null, 2)}\n`);
   return next;

@@ -1,0 +1,341 @@
+/**
+ * The guest pipeline: what phoenix-agent does to LXC containers and VMs on its node.
+ *
+ * Public API (the daemon calls exactly this):
+ *
+ *   const pipeline = createGuestPipeline({ drivers, logger, featuresDir?, node?, isOperationActive?, timing?, gpuMode? });
+ *
+ *   ensure(spec, { signal, emit, dryRun?, isOperationActive? }): Promise<PipelineResult>
+ *       The whole pipeline, idempotent: ensure_exists (create from an OS template / cloud image, or
+ *       clone), configure (one `pct set`/`qm set` with the changed keys only, raw lxc lines),
+ *       resize (grow only), start (bounded retries), feature:<name> (in order, output streamed),
+ *       application, health, template. Spec, features, GPUs and the whole diff are validated
+ *       before the first change (InvalidArgumentError naming the field). A converged guest gets
+ *       no mutating call. Stale PVE locks left by a dead operation are settled first (step
+ *       `recover`). dryRun streams the same steps with "would …" and changes nothing.
+ *   create(spec, opts) / clone(spec, opts)   ensure_exists + configure + resize only
+ *   configure(spec, opts)                     configure + resize of an existing guest
+ *   start(vmid, opts) / stop(vmid, { …opts, shutdownTimeoutSeconds? })
+ *   remove(vmid, { …opts, force?, purge? })
+ *   snapshot(vmid, name, { …opts, description? }) / rollback(vmid, name, { …opts, start? })
+ *   exec(vmid, command, { signal, stdin?, timeoutSeconds? }): { exitCode, stdout, stderr }
+ *   push(vmid, path, content, { …opts, mode? })
+ *   runFeatures(vmid, features, opts)         features only, on a running guest
+ *   listGuests(opts?) / getGuest(vmid, opts?)
+ *   recoverInterrupted(target?, opts?): { actions }   target: a VMID, or the daemon's interrupted
+ *       operations ({ vmid }[]); without one every guest is checked for create/clone/destroyed/disk
+ *       locks no running operation owns.
+ *
+ * Events: PipelineEvent { step, state: started|done|skipped|failed, message, changed, percent?,
+ * log? }. `toStepProgress`/`toLogLine` turn them into the agent API's messages.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  agentv1,
+  commonv1,
+  parseOrThrow,
+  snapshotNameSchema,
+  vmidSchema,
+} from '@phoenix/shared';
+import { guestPathSchema } from '../drivers/args.js';
+import { DEFAULT_FEATURES_DIR } from '../features/catalog.js';
+import { resolveFeatures } from '../features/resolve.js';
+import { InflightRegistry, isActive, sig, type PipelineContext } from './context.js';
+import { guestOps } from './guest-ops.js';
+import { kindOf, readConfig, recordOf, type Kind } from './guest-state.js';
+import { ensureLxc } from './lxc-ensure.js';
+import { settleLock } from './recovery.js';
+import { withRetries } from './retry.js';
+import { StepRunner } from './steps.js';
+import { absentSummary, getGuest, listGuests, summaryOf } from './summaries.js';
+import { runTail } from './tail.js';
+import {
+  DEFAULT_TIMING,
+  type EnsureOptions,
+  type GuestPipelineDeps,
+  type GuestSpec,
+  type PipelineEvent,
+  type PipelineOptions,
+  type PipelineResult,
+} from './types.js';
+import { ensureVm } from './vm-ensure.js';
+
+export type { PipelineEvent, PipelineResult, PipelineOptions, EnsureOptions, GuestPipelineDeps, PipelineTiming } from './types.js';
+export { DEFAULT_TIMING } from './types.js';
+
+export interface InterruptedOperationRef {
+  vmid: number;
+  id?: string;
+  key?: string;
+  kind?: string;
+}
+
+export interface GuestPipeline {
+  ensure(spec: GuestSpec, opts: EnsureOptions): Promise<PipelineResult>;
+  create(spec: GuestSpec, opts: PipelineOptions): Promise<PipelineResult>;
+  clone(spec: GuestSpec, opts: PipelineOptions): Promise<PipelineResult>;
+  configure(spec: GuestSpec, opts: PipelineOptions): Promise<PipelineResult>;
+  start(vmid: number, opts: PipelineOptions): Promise<PipelineResult>;
+  stop(vmid: number, opts: PipelineOptions & { shutdownTimeoutSeconds?: number }): Promise<PipelineResult>;
+  remove(vmid: number, opts: PipelineOptions & { force?: boolean; purge?: boolean }): Promise<PipelineResult>;
+  snapshot(vmid: number, name: string, opts: PipelineOptions & { description?: string }): Promise<PipelineResult>;
+  rollback(vmid: number, name: string, opts: PipelineOptions & { start?: boolean }): Promise<PipelineResult>;
+  exec(
+    vmid: number,
+    command: string[],
+    opts: { signal: AbortSignal; emit?: (e: PipelineEvent) => void; stdin?: Buffer | string; timeoutSeconds?: number },
+  ): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  push(vmid: number, path: string, content: Buffer | string, opts: PipelineOptions & { mode?: string }): Promise<PipelineResult>;
+  runFeatures(vmid: number, features: agentv1.FeatureRef[], opts: PipelineOptions): Promise<PipelineResult>;
+  listGuests(opts?: { signal?: AbortSignal }): Promise<commonv1.GuestSummary[]>;
+  getGuest(vmid: number, opts?: { signal?: AbortSignal }): Promise<agentv1.GetGuestResponse>;
+  recoverInterrupted(
+    target?: number | readonly InterruptedOperationRef[],
+    opts?: { signal?: AbortSignal; isOperationActive?: (vmid: number) => boolean },
+  ): Promise<{ actions: string[] }>;
+}
+
+const STEP_STATE: Record<PipelineEvent['state'], agentv1.StepState> = {
+  started: agentv1.StepState.STARTED,
+  done: agentv1.StepState.DONE,
+  skipped: agentv1.StepState.SKIPPED,
+  failed: agentv1.StepState.FAILED,
+};
+
+/** A step event as the agent API's StepProgress (undefined for log events). */
+export function toStepProgress(e: PipelineEvent): agentv1.StepProgress | undefined {
+  if (e.log) return undefined;
+  return { step: e.step, state: STEP_STATE[e.state], message: e.message, changed: e.changed, percent: e.percent ?? 0 };
+}
+
+/** A log event as the agent API's LogLine (undefined for step events). */
+export function toLogLine(e: PipelineEvent): agentv1.LogLine | undefined {
+  return e.log ? { step: e.step, line: e.log.line, stderr: e.log.stderr } : undefined;
+}
+
+export function createGuestPipeline(deps: GuestPipelineDeps): GuestPipeline {
+  const c: PipelineContext = {
+    d: deps.drivers,
+    log: deps.logger,
+    node: deps.node ?? deps.drivers.node,
+    featuresDir: deps.featuresDir ?? DEFAULT_FEATURES_DIR,
+    timing: { ...DEFAULT_TIMING, ...(deps.timing ?? {}) },
+    gpuMode: deps.gpuMode ?? 'dev',
+    inflight: new InflightRegistry(),
+    depsIsActive: deps.isOperationActive,
+  };
+
+  const byType = (spec: GuestSpec) => (spec.type === commonv1.GuestType.VM ? ensureVm : ensureLxc);
+
+  async function requireKind(vmid: number, o?: { signal?: AbortSignal }): Promise<Kind> {
+    parseOrThrow(vmidSchema, vmid, 'vmid');
+    const kind = await kindOf(c, vmid, o);
+    if (!kind) throw new NotFoundError(`guest ${vmid} does not exist on ${c.node}`);
+    return kind;
+  }
+
+  async function single(
+    vmid: number,
+    o: PipelineOptions,
+    fn: (kind: Kind, steps: StepRunner) => Promise<void>,
+  ): Promise<PipelineResult> {
+    const kind = await requireKind(vmid, o);
+    const steps = new StepRunner(o.emit, o.signal);
+    await fn(kind, steps);
+    const exists = await readConfig(c, kind, vmid, o);
+    return { changed: steps.changed, changedSteps: steps.changedSteps, guest: exists ? await summaryOf(c, kind, vmid, o) : absentSummary(kind, vmid) };
+  }
+
+  return {
+    ensure: (spec, opts) => byType(spec)(c, spec, opts),
+
+    create(spec, opts) {
+      const k = spec.source?.kind?.$case;
+      if (k !== 'osTemplate' && k !== 'cloudImage') throw new InvalidArgumentError('source', k ?? 'none', 'create needs an os_template or cloud_image source');
+      return byType(spec)(c, spec, opts, { until: 'configure' });
+    },
+
+    clone(spec, opts) {
+      if (spec.source?.kind?.$case !== 'clone') throw new InvalidArgumentError('source', spec.source?.kind?.$case ?? 'none', 'clone needs a clone source');
+      return byType(spec)(c, spec, opts, { until: 'configure' });
+    },
+
+    configure: (spec, opts) => byType(spec)(c, spec, opts, { until: 'configure', mustExist: true }),
+
+    start: (vmid, o) =>
+      single(vmid, o, async (kind, steps) => {
+        const ops = guestOps(c, kind, vmid);
+        if ((await ops.status(sig(o))) === 'running') return steps.skip('start', `${ops.word} ${vmid} is running`);
+        await steps.run('start', `starting ${ops.word} ${vmid}`, async (ctx) => {
+          await withRetries(c.timing.startAttempts, c.timing.startBackoffMs, () => ops.start(sig(o)), {
+            ...sig(o),
+            onRetry: (err, n, wait) => ctx.log(`start attempt ${n} failed (${err instanceof Error ? err.message : String(err)}); retrying in ${wait} ms`, true),
+          });
+          return { changed: true, message: `${ops.word} ${vmid} started` };
+        });
+      }),
+
+    stop: (vmid, o) =>
+      single(vmid, o, async (kind, steps) => {
+        const ops = guestOps(c, kind, vmid);
+        if ((await ops.status(sig(o))) === 'stopped') return steps.skip('stop', `${ops.word} ${vmid} is stopped`);
+        await steps.run('stop', `stopping ${ops.word} ${vmid}`, async () => {
+          await ops.shutdown(o.shutdownTimeoutSeconds ?? c.timing.shutdownTimeoutSeconds, sig(o));
+          return { changed: true, message: `${ops.word} ${vmid} stopped` };
+        });
+      }),
+
+    async remove(vmid, o) {
+      parseOrThrow(vmidSchema, vmid, 'vmid');
+      const steps = new StepRunner(o.emit, o.signal);
+      const kind = await kindOf(c, vmid, o);
+      if (!kind) {
+        steps.skip('remove', `guest ${vmid} does not exist`);
+        return { changed: false, changedSteps: [], guest: absentSummary('lxc', vmid) };
+      }
+      const ops = guestOps(c, kind, vmid);
+      let cfg = await readConfig(c, kind, vmid, o);
+      if (cfg?.values['lock']) {
+        const r = await settleLock(c, kind, vmid, cfg, { role: 'target', dryRun: false, onAction: (m) => o.emit({ step: 'recover', state: 'done', message: m, changed: true }) }, o);
+        if (r.kind === 'removed') return { changed: true, changedSteps: ['recover'], guest: absentSummary(kind, vmid) };
+        cfg = r.kind === 'clear' || r.kind === 'unlocked' ? r.cfg : cfg;
+      }
+      const running = (await ops.status(sig(o))) === 'running';
+      if (running && !o.force) throw new FailedPreconditionError(`${ops.word} ${vmid} is running; stop it first or pass force`);
+      await steps.run('remove', `removing ${ops.word} ${vmid}`, async () => {
+        await c.inflight.track([vmid], async () => {
+          if (running) await ops.shutdown(c.timing.shutdownTimeoutSeconds, sig(o));
+          if (kind === 'lxc') await c.d.pct.destroy(vmid, { purge: o.purge ?? false }, sig(o));
+          else await c.d.qm.destroy(vmid, { purge: o.purge ?? false }, sig(o));
+        });
+        return { changed: true, message: `${ops.word} ${vmid} removed` };
+      });
+      return { changed: true, changedSteps: steps.changedSteps, guest: absentSummary(kind, vmid) };
+    },
+
+    snapshot: (vmid, name, o) =>
+      single(vmid, o, async (kind, steps) => {
+        parseOrThrow(snapshotNameSchema, name, 'name');
+        const ops = guestOps(c, kind, vmid);
+        if ((await ops.listSnapshots(sig(o))).some((s) => s.name === name)) return steps.skip('snapshot', `snapshot ${name} exists`);
+        await steps.run('snapshot', `snapshot ${name}`, async () => {
+          await ops.snapshot(name, o.description || undefined, sig(o));
+          return { changed: true, message: `snapshot ${name} taken` };
+        });
+      }),
+
+    rollback: (vmid, name, o) =>
+      single(vmid, o, async (kind, steps) => {
+        parseOrThrow(snapshotNameSchema, name, 'name');
+        await steps.run('rollback', `rolling back to ${name}`, async () => {
+          await c.inflight.track([vmid], () =>
+            kind === 'lxc' ? c.d.pct.rollback(vmid, name, o.start ?? false, sig(o)) : c.d.qm.rollback(vmid, name, o.start ?? false, sig(o)),
+          );
+          return { changed: true, message: `rolled back to ${name}` };
+        });
+      }),
+
+    async exec(vmid, command, o) {
+      const kind = await requireKind(vmid, o);
+      if (command.length === 0) throw new InvalidArgumentError('command', command, 'must not be empty');
+      const input = o.stdin === undefined || o.stdin.length === 0 ? undefined : o.stdin.toString();
+      const timeoutMs = (o.timeoutSeconds && o.timeoutSeconds > 0 ? o.timeoutSeconds : 600) * 1000;
+      return guestOps(c, kind, vmid).exec(command, { mutating: true, timeoutMs, ...sig(o), ...(input !== undefined ? { input } : {}) });
+    },
+
+    push: (vmid, path, content, o) =>
+      single(vmid, o, async (kind, steps) => {
+        parseOrThrow(guestPathSchema, path, 'path');
+        const mode = o.mode || '0644';
+        if (!/^0?[0-7]{3,4}$/.test(mode)) throw new InvalidArgumentError('mode', mode, 'must be octal such as 0644');
+        await steps.run('push', `writing ${path}`, async () => {
+          if (kind === 'lxc') {
+            const dir = await mkdtemp(join(tmpdir(), 'phoenix-push-'));
+            try {
+              const local = join(dir, 'content');
+              await writeFile(local, content, { mode: 0o600 });
+              await c.inflight.track([vmid], () => c.d.pct.push(vmid, local, path, { perms: mode }, sig(o)));
+            } finally {
+              await rm(dir, { recursive: true, force: true });
+            }
+          } else {
+            const b64 = Buffer.from(content).toString('base64');
+            const res = await c.inflight.track([vmid], () =>
+              c.d.qm.guestExec(vmid, ['sh', '-c', 'base64 -d > "$1" && chmod "$2" "$1"', 'phoenix-push', path, mode], { mutating: true, input: b64, ...sig(o) }),
+            );
+            if (res.exitCode !== 0) throw new FailedPreconditionError(`writing ${path} in VM ${vmid} failed: ${res.stderr.trim()}`);
+          }
+          return { changed: true, message: `${path} written` };
+        });
+      }),
+
+    runFeatures: (vmid, refs, o) =>
+      single(vmid, o, async (kind, steps) => {
+        const ops = guestOps(c, kind, vmid);
+        const cfg = await ops.config(sig(o));
+        const record = recordOf(cfg);
+        const nv = kind === 'lxc' ? await c.d.facts.nvidia() : undefined;
+        const hasGpu =
+          kind === 'lxc' &&
+          (Object.entries(cfg.values).some(([k, v]) => /^dev\d+$/.test(k) && v.includes('/dev/nvidia')) ||
+            cfg.lxc.some((l) => l.key === 'lxc.mount.entry' && l.value.startsWith('/dev/nvidia')));
+        const features = resolveFeatures(refs, { guestKind: kind, inherited: new Set(record.keys()), hasGpu, nodeDriverVersion: nv?.driverVersion });
+        if ((await ops.status(sig(o))) !== 'running') throw new FailedPreconditionError(`${ops.word} ${vmid} must be running to install features`);
+        const spec = agentv1.GuestSpec.fromPartial({ vmid, type: kind === 'lxc' ? commonv1.GuestType.LXC : commonv1.GuestType.VM });
+        await runTail(c, {
+          spec,
+          ops,
+          steps,
+          featuresOnly: true,
+          o: { ...o, dryRun: false },
+          dry: false,
+          features,
+          cfg,
+          record,
+          changedBefore: false,
+          restartNeeded: false,
+          waitForAgent: false,
+        });
+      }),
+
+    listGuests: (opts) => listGuests(c, opts),
+    getGuest: (vmid, opts) => getGuest(c, parseOrThrow(vmidSchema, vmid, 'vmid'), opts),
+
+    async recoverInterrupted(target, opts = {}) {
+      const actions: string[] = [];
+      const o: PipelineOptions = {
+        signal: opts.signal ?? new AbortController().signal,
+        emit: () => undefined,
+        ...(opts.isOperationActive ? { isOperationActive: opts.isOperationActive } : {}),
+      };
+      const named = typeof target === 'number' ? [target] : Array.isArray(target) ? target.map((t) => t.vmid) : [];
+      const candidates = new Map<number, Kind>();
+      for (const vmid of named) {
+        const kind = await kindOf(c, vmid, o);
+        if (kind) candidates.set(vmid, kind);
+      }
+      // Every guest whose lock only an operation that died can have left.
+      if (typeof target !== 'number') {
+        for (const g of await c.d.pct.list(sig(o))) if (['create', 'destroyed', 'disk'].includes(g.lock)) candidates.set(g.vmid, 'lxc');
+        for (const g of await listGuests(c, o)) {
+          if (g.type === commonv1.GuestType.VM && ['create', 'clone', 'destroyed'].includes(g.lock)) candidates.set(g.vmid, 'vm');
+        }
+      }
+      for (const [vmid, kind] of candidates) {
+        const cfg = await readConfig(c, kind, vmid, o);
+        if (!cfg?.values['lock'] || isActive(c, vmid, o)) continue;
+        try {
+          await settleLock(c, kind, vmid, cfg, { role: 'target', dryRun: false, onAction: (m) => actions.push(m) }, o);
+        } catch (err) {
+          actions.push(`left ${kind === 'lxc' ? 'CT' : 'VM'} ${vmid} alone: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+      return { actions };
+    },
+  };
+}
