@@ -4,13 +4,13 @@
  * in the middle of a create and of a clone.
  */
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Metadata, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { agentv1, commonv1, ERROR_CODE_TRAILER, type TlsMaterial } from '@phoenix/shared';
-import { AgentProcess, processTree } from './harness/agent-process.js';
+import { AgentProcess, processTree, repoRoot } from './harness/agent-process.js';
 import { createTestPki, type TestPki } from './harness/certs.js';
 import { startNodes, type EmulatedNode, type EmulatedNodes } from './harness/index.js';
 
@@ -124,6 +124,25 @@ afterAll(async () => {
   await agent?.stop();
   await pki?.dispose();
   await emulated?.teardown();
+});
+
+describe('agent daemon - start-up', () => {
+  it('exits 2 for an invalid config, naming the field and the value', async () => {
+    const start = async (yaml: string) => {
+      const file = join(agent.dir, 'bad.yaml');
+      await writeFile(file, yaml);
+      return (await run(process.execPath, [join(repoRoot(), 'agent/dist/main.js'), '--config', file]).catch((e: unknown) => e)) as {
+        code: number;
+        stderr: string;
+      };
+    };
+    const badListen = await start('node: pve1\ncluster: lab\nlisten: everywhere\ntls: { ca: ca.pem, cert: c.pem, key: k.pem }\n');
+    expect(badListen.code).toBe(2);
+    expect(badListen.stderr).toContain('listen: must be host:port (got "everywhere")');
+    const missingCa = await start('node: pve1\ncluster: lab\ntls: { ca: /nonexistent/ca.pem, cert: agent.yaml, key: agent.yaml }\n');
+    expect(missingCa.code).toBe(2);
+    expect(missingCa.stderr).toMatch(/tls\.ca: file is not readable: ENOENT \(got "\/nonexistent\/ca\.pem"\)/);
+  });
 });
 
 describe('agent daemon - mTLS', () => {

@@ -156,6 +156,7 @@ describe('agent telemetry - NATS', () => {
     expect(metrics).toMatch(/^phoenix_agent_nats_connected 1$/m);
     expect(metrics).toMatch(/^phoenix_agent_telemetry_skipped_total\{kind="heartbeat",reason="disconnected"\} [1-9]/m);
     expect(metrics).toMatch(/^phoenix_agent_telemetry_messages_total\{kind="node"\} [1-9]/m);
+    expect(metrics).toMatch(/^phoenix_agent_command_duration_seconds_count\{command="pvesm",subcommand="status",result="ok"\} [1-9]/m);
   });
 
   it("refuses a node's credentials on another node's subjects", async () => {
@@ -178,5 +179,22 @@ describe('agent telemetry - NATS', () => {
     const forgedSeen = received.filter((m) => new TextDecoder().decode(m.data) === 'forged-by-pve1' && m.subject !== own);
     expect(forgedSeen).toHaveLength(0);
     await pve1.close();
+  });
+
+  it('announces draining and stopped on NATS, flushed before the agent exits 0', async () => {
+    const since = Date.now();
+    const exit = await agents['pve1']!.stop();
+    expect(exit).toEqual({ code: 0, signal: null });
+    const statesSince = () =>
+      received
+        .filter((m) => m.at >= since && m.subject === `phoenix.health.${CLUSTER}.pve1`)
+        .map((m) => telemetryv1.Heartbeat.decode(m.data).state);
+    // Delivery to this subscriber can trail the agent's exit by a moment; the agent flushed before it.
+    const states = await waitFor('stopped heartbeat', () => {
+      const list = statesSince();
+      return list.includes(commonv1.DaemonState.STOPPED) ? list : undefined;
+    }, 3_000);
+    expect(states).toContain(commonv1.DaemonState.DRAINING);
+    expect(states.at(-1)).toBe(commonv1.DaemonState.STOPPED);
   });
 });

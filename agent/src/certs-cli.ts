@@ -8,10 +8,9 @@
  *
  * Prints the paths it wrote, never key material. Keys are created with mode 0600.
  */
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureCa, exitCodeOf, ExitCode, issueCertificate, isPhoenixError, ROLES, type Role } from '@phoenix/shared';
+import { isEntryModule } from './entry.js';
 
 const USAGE = `usage:
   phoenix-certs ca --dir <dir>
@@ -79,6 +78,6 @@ export async function certsMain(argv: string[], out: (line: string) => void = (l
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+if (isEntryModule(import.meta.url)) {
   certsMain(process.argv.slice(2)).then((code) => process.exit(code));
 }

@@ -2,14 +2,13 @@
  * `phoenix-agent --config <file>`: loads the config (exit 2 when invalid), starts the daemon and
  * drains it on SIGTERM/SIGINT (exit 0). A second signal cuts the grace period short.
  */
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createLogger, ExitCode, exitCodeOf, type Logger } from '@phoenix/shared';
 import { createPipelineBackend } from './backend-factory.js';
 import { ConfigError, loadConfig, type CompiledConfig } from './config/index.js';
 import { AgentDaemon } from './daemon.js';
 import { AGENT_VERSION } from './version.js';
+import { isEntryModule } from './entry.js';
 
 const USAGE = `usage: phoenix-agent --config <file> [--check]
 
@@ -97,7 +96,7 @@ async function run(config: CompiledConfig, log: Logger): Promise<number> {
 }
 
 // Run when started as a script (`node agent/dist/main.js --config …`); the bin imports main() instead.
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+if (isEntryModule(import.meta.url)) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {

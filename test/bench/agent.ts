@@ -6,6 +6,9 @@
  *
  *   npm run bench -- --seconds 60 [--gpus 8] [--guests 50] [--interval 1] [--guests-interval 1] [--warmup 10]
  *                    [--node-args "--max-semi-space-size=1"]
+ *
+ * The agent starts with the node flags and environment of deploy/systemd/phoenix-agent.service
+ * (`--node-args` replaces the flags to compare settings).
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -20,6 +23,7 @@ import { startSecuredNats } from '../harness/nats.js';
 const run = promisify(execFile);
 const EMU_BIN = join(repoRoot(), 'test/emulator/bin');
 const TEMPLATE_FILE = 'debian-12-standard_12.7-1_amd64.tar.zst';
+const UNIT_FILE = join(repoRoot(), 'deploy/systemd/phoenix-agent.service');
 const TARGET_RSS_MB = 64;
 const TARGET_CPU_PERCENT = 1;
 
@@ -43,6 +47,19 @@ function readProc(pid: number): ProcSample | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * How production starts the agent, read from the systemd unit: the node flags before the script in
+ * ExecStart= and the Environment= values, so the benchmark measures the shipped settings.
+ */
+function productionLaunch(): { nodeArgs: string[]; env: Record<string, string> } {
+  const unit = readFileSync(UNIT_FILE, 'utf8');
+  const exec = /^ExecStart=(\S+)((?:\s+--?\S+)*)\s+\S+\.js\b/m.exec(unit);
+  const nodeArgs = (exec?.[2] ?? '').split(/\s+/).filter(Boolean);
+  const env: Record<string, string> = {};
+  for (const m of unit.matchAll(/^Environment=(\w+)=(\S*)$/gm)) env[m[1]!] = m[2]!;
+  return { nodeArgs, env };
 }
 
 function samplerPid(agentPid: number): number | undefined {
@@ -141,16 +158,21 @@ async function main(): Promise<number> {
       counts.set(kind, (counts.get(kind) ?? 0) + 1);
     },
   });
-  const agent = await AgentProcess.start({
-    node: 'bench1',
-    cluster: 'bench',
-    pki,
-    nats: { url: nats.url, credentials: nats.nodeUser('bench1') },
-    tools: { binDir: EMU_BIN, env: emuEnv },
-    telemetry: { node: interval, gpu: interval, guests: guestsInterval, heartbeat: interval, storage: 60 },
-    extra: { log: { level: 'info' } },
-    ...(values['node-args'] ? { nodeArgs: values['node-args'].split(' ').filter(Boolean) } : {}),
-  });
+  const launch = productionLaunch();
+  const nodeArgs = values['node-args'] !== undefined ? values['node-args'].split(' ').filter(Boolean) : launch.nodeArgs;
+  const agent = await AgentProcess.start(
+    {
+      node: 'bench1',
+      cluster: 'bench',
+      pki,
+      nats: { url: nats.url, credentials: nats.nodeUser('bench1') },
+      tools: { binDir: EMU_BIN, env: emuEnv },
+      telemetry: { node: interval, gpu: interval, guests: guestsInterval, heartbeat: interval, storage: 60 },
+      extra: { log: { level: 'info' } },
+      nodeArgs,
+    },
+    launch.env,
+  );
   const pid = agent.pid!;
   process.stderr.write(`agent pid ${pid}; warming up ${warmup} s, then sampling for ${seconds} s ...\n`);
   await new Promise((r) => setTimeout(r, warmup * 1000));
@@ -192,7 +214,9 @@ async function main(): Promise<number> {
   const out: string[] = [];
   out.push(
     `agent footprint: ${gpus} emulated GPUs, ${guests} guests, telemetry every ${interval} s (guest list every ${guestsInterval} s, storages every 60 s), ` +
-      `${seconds} s sampled (${agentSeries.rssKb.length} samples)${values['node-args'] ? `, node ${values['node-args']}` : ''}`,
+      `${seconds} s sampled (${agentSeries.rssKb.length} samples)\nagent started as in the unit: node ${nodeArgs.join(' ')} …/main.js; environment ${Object.entries(launch.env)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
   );
   out.push(line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line));
   out.push(

@@ -2,8 +2,10 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { ExitCode } from '@phoenix/shared';
-import { ConfigError, loadConfig, parseConfig } from './index.js';
+import { agentConfigSchema, ConfigError, loadConfig, parseConfig } from './index.js';
 
 let dir: string;
 let credDir: string;
@@ -142,5 +144,14 @@ tools:
     );
     expect(issues).toContainEqual('lockWaitSecond: unknown field [from PHOENIX_AGENT_LOCK_WAIT_SECOND]');
     expect(issues).toContainEqual(expect.stringMatching(/^cluster: .*\(got "Bad Name"\) \[from PHOENIX_AGENT_CLUSTER\]$/));
+  });
+});
+
+describe('config - shipped example', () => {
+  it('deploy/systemd/agent.example.yaml is a valid configuration', () => {
+    const text = readFileSync(new URL('../../../deploy/systemd/agent.example.yaml', import.meta.url), 'utf8');
+    const result = agentConfigSchema.safeParse(parseYaml(text));
+    expect(result.error?.issues ?? []).toEqual([]);
+    expect(result.data).toMatchObject({ node: 'pve1', nats: { auth: { type: 'password', passwordFile: 'credential:nats.password' } } });
   });
 });

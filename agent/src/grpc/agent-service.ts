@@ -300,6 +300,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceImplemen
   };
 }
 
+/** Every mutation response without a payload of its own is `{ result }` (field 1): one JSON codec serves them all. */
 const resultResponseCodec = {
   toJSON: (value: { result: agentv1.OperationResult | undefined }): unknown => agentv1.CreateGuestResponse.toJSON(value),
   fromJSON: (value: unknown): { result: agentv1.OperationResult | undefined } => agentv1.CreateGuestResponse.fromJSON(value),

@@ -34,7 +34,6 @@ export class NatsLink implements Publisher {
   private closing = false;
   private everConnected = false;
   private wakeRetry: (() => void) | undefined;
-  private loopDone: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly config: NonNullable<CompiledConfig['nats']>,
@@ -48,7 +47,7 @@ export class NatsLink implements Publisher {
   }
 
   start(): void {
-    this.loopDone = this.loop();
+    void this.loop();
   }
 
   publish(subject: string, payload: Uint8Array): void {
@@ -151,10 +150,5 @@ export class NatsLink implements Publisher {
       if (tls.key) options.tls.keyFile = tls.key;
     }
     return options;
-  }
-
-  /** Resolves when the connection loop has ended (after `close`). */
-  get finished(): Promise<void> {
-    return this.loopDone;
   }
 }

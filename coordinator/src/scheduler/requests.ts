@@ -63,6 +63,8 @@ export interface Req {
   readonly driverFilter: number;
   /** Template keys this guest makes available where it is placed. */
   readonly provides: readonly string[];
+  /** Requests with equal shapes judge every node alike (see Run's scan cache). */
+  readonly shape: string;
 }
 
 export function templateKey(t: NonNullable<PendingGuest['template']>): string {
@@ -142,8 +144,19 @@ function buildRequest(state: ClusterState, g: PendingGuest, order: number, provi
   }
   if (driver !== null && (driver as Int32Array).length === state.n) driver = null;
 
+  const shape = [
+    g.kind,
+    g.cores,
+    g.memoryMiB,
+    pinned,
+    disks.map((d) => `${d.sid}:${d.sizeGiB}:${d.content}`).join(','),
+    labelPairs.map(([k, v]) => `${k}=${v}`).join(','),
+    groups.join(','),
+    template?.key ?? '',
+  ].join('\u0001');
   return {
     order,
+    shape,
     guest: g,
     cores: g.cores,
     mem: g.memoryMiB,

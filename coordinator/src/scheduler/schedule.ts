@@ -5,11 +5,12 @@
  * template, cpu, memory, storage, gpu. A feasible node's score is what the placement adds to the
  * plan's objective
  *
- *   J = ± Σ weight·utilisation² / Σ weights − templateCopyCost·(template copies) − gpuNodePenalty·(guests without GPUs on GPU nodes)
+ *   J = ± Σ weight·(capacity / mean capacity)·utilisation² / Σ weights
+ *       − templateCopyCost·(template copies) − gpuNodePenalty·(guests without GPUs on GPU nodes)
  *
- * over cpu and memory per node, free memory per GPU node and every storage (+ for binpack, which
- * fills the fullest node that fits; − for spread, which takes the emptiest). Ties go to the first
- * node by name.
+ * over cpu and memory per node, GPU memory per GPU node and every storage (+ for binpack, which
+ * fills the fullest node that fits; − for spread, which takes the emptiest, both by utilisation
+ * in percent). Ties go to the first node by name.
  *
  * 1. Greedy: guests in decision order (template parents before clones, then pinned, GPU and large
  *    guests first) each take their best node.
@@ -191,11 +192,15 @@ class Run {
       const wantVerdicts = this.detailAll || name === explainGuest;
       let verdicts: NodeVerdict[] | undefined;
       if (node >= 0) {
-        // the guest's score with every other guest in its final place
-        this.uncommit(i);
-        if (wantVerdicts) verdicts = this.allVerdicts(req).map((v) => (v.node === this.state.names[node] ? { ...v, verdict: 'chosen' as const } : v));
-        this.evaluate(req, node, false);
-        this.commit(i, node);
+        // the guest's score with every other guest in its final place; the plan itself is not changed
+        const held = this.lift(i);
+        if (wantVerdicts) {
+          verdicts = this.allVerdicts(req).map((v) =>
+            v.node === this.state.names[node] ? { ...v, verdict: 'chosen' as const, score: round(held.score) } : v,
+          );
+        }
+        this.putBack(i, held);
+        this.score = held.score;
         const placement = this.placementOf(i);
         placements.push(placement);
         const first = this.first[i] as (typeof this.first)[number];
@@ -234,7 +239,7 @@ class Run {
     counts.fill(0);
     const drv = req.driver;
     if (drv !== null) counts[req.driverFilter] = st.n - drv.length;
-    if (req.gpu === undefined && req.disks.length === 1 && req.disks[0]?.sid !== -2) {
+    if (req.gpu === undefined && req.disks.every((d) => d.sid !== -2)) {
       const best = this.scanFast(req);
       this.bestScore = this.fastBest;
       return best;
@@ -264,17 +269,19 @@ class Run {
   // ---- improvement ------------------------------------------------------------------------------
 
   private improve(order: readonly number[]): void {
-    if (this.budget <= 0) return;
     const movable = order.filter((i) => {
       const r = this.reqs[i] as Req;
       return r.provides.length === 0 && r.pinned === -1;
     });
-    if (movable.length === 0) return;
-    this.localSearch(movable);
-    if (this.exactSearch && movable.length <= EXACT_MAX_GUESTS && this.budget > 0) {
-      this.exact(movable);
-      this.localSearch(movable); // settles a search cut short by the budget
+    if (movable.length > 0) {
+      this.localSearch(movable);
+      if (this.exactSearch && movable.length <= EXACT_MAX_GUESTS && this.budget > 0) {
+        this.exact(movable);
+        this.localSearch(movable); // settles a search cut short by the budget
+      }
     }
+    // Whatever the budget left undone, an unplaced guest must not fit anywhere in the final plan.
+    for (const i of order) if (this.assign[i] === -1) this.tryPlace(i);
   }
 
   private localSearch(movable: readonly number[]): void {
@@ -295,18 +302,14 @@ class Run {
   /** Moves guest i to its best node if that gains anything. */
   private relocate(i: number): boolean {
     const req = this.reqs[i] as Req;
-    const from = this.assign[i] as number;
-    this.uncommit(i);
-    this.evaluate(req, from, false);
-    const here = this.score;
+    const held = this.lift(i);
     const best = this.scan(req);
-    if (best >= 0 && best !== from && this.bestScore > here + GAIN) {
+    if (best >= 0 && this.bestScore > held.score + GAIN) {
       this.evaluate(req, best, false);
       this.commit(i, best);
       return true;
     }
-    this.evaluate(req, from, false);
-    this.commit(i, from);
+    this.putBack(i, held);
     return false;
   }
 
@@ -325,13 +328,23 @@ class Run {
     const req = this.reqs[u] as Req;
     const drv = req.driver;
     const len = drv !== null ? drv.length : st.n;
+    // the movable guests of each node, in decision order
+    const on = new Map<number, number[]>();
+    this.budget -= movable.length;
+    for (const g of movable) {
+      const node = this.assign[g] as number;
+      if (node < 0) continue;
+      const list = on.get(node);
+      if (list) list.push(g);
+      else on.set(node, [g]);
+    }
     for (let k = 0; k < len && this.budget > 0; k++) {
       const node = drv !== null ? (drv[k] as number) : k;
-      for (const g of movable) {
-        if (this.assign[g] !== node || g === u) continue;
+      for (const g of on.get(node) ?? []) {
+        if (this.budget <= 0) break;
         this.budget -= 2;
         const other = this.reqs[g] as Req;
-        this.uncommit(g);
+        const held = this.lift(g);
         if (this.evaluate(req, node, false) === FEASIBLE) {
           this.commit(u, node);
           const m = this.scan(other);
@@ -342,8 +355,7 @@ class Run {
           }
           this.uncommit(u);
         }
-        this.evaluate(other, node, false);
-        this.commit(g, node);
+        this.putBack(g, held);
       }
     }
     return false;
@@ -365,18 +377,18 @@ class Run {
     for (let n = 0; n < st.n; n++) {
       const uc = (st.cpuUsed[n] as number) * (st.invCpuCap[n] as number);
       const um = (st.memUsed[n] as number) * (st.invMemCap[n] as number);
-      quad += w.cpu * uc * uc + w.memory * um * um;
+      quad += w.cpu * (st.cpuCap[n] as number) * st.invMeanCpu * uc * uc + w.memory * (st.memCap[n] as number) * st.invMeanMem * um * um;
       const gt = st.nodeGpuTotal[n] as number;
       if (gt > 0) {
         const ug = 1 - (st.nodeGpuFree[n] as number) / gt;
-        quad += w.gpu * ug * ug;
+        quad += w.gpu * gt * st.invMeanGpu * ug * ug;
       }
     }
     for (let s = 0; s < st.slotTotal.length; s++) {
       const inv = st.invSlotTotal[s] as number;
       if (inv > 0) {
         const us = 1 - (st.slotFree[s] as number) * inv;
-        quad += w.storage * us * us;
+        quad += w.storage * (st.slotTotal[s] as number) * st.invMeanSlot * us * us;
       }
     }
     let penalty = 0;
@@ -450,19 +462,74 @@ class Run {
     for (let k = list.length - 1; k >= 0; k--) if (this.assign[list[k] as number] !== -1) this.uncommit(list[k] as number);
     list.forEach((i, k) => {
       const node = s.assign[k] as number;
-      if (node < 0) return;
-      const disks = s.disks[k] ?? new Int32Array(0);
-      const gpus = s.gpus[k] ?? new Int32Array(0);
-      if (this.diskEntry.length < disks.length) this.diskEntry = new Int32Array(disks.length * 2);
-      this.diskEntry.set(disks);
-      if (this.gpuPick.length < gpus.length) this.gpuPick = new Int32Array(gpus.length * 2);
-      this.gpuPick.set(gpus);
-      this.gpuPicked = gpus.length;
-      this.commit(i, node);
+      if (node >= 0) this.putBack(i, { node, disks: s.disks[k] ?? new Int32Array(0), gpus: s.gpus[k] ?? new Int32Array(0) });
     });
   }
 
   // ---- bookkeeping ------------------------------------------------------------------------------
+
+  /**
+   * Takes guest i off its node and returns what it held there, with its score for exactly that
+   * choice of storages and GPUs (the same arithmetic as evaluate()).
+   */
+  private lift(i: number): { node: number; disks: Int32Array; gpus: Int32Array; taken: Float64Array; score: number } {
+    const st = this.state;
+    const req = this.reqs[i] as Req;
+    const node = this.assign[i] as number;
+    const disks = this.disksOf[i] ?? new Int32Array(0);
+    const gpus = this.gpusOf[i] ?? new Int32Array(0);
+    const taken = this.gpuTaken[i] ?? new Float64Array(0);
+    this.uncommit(i);
+    const w = this.policy.weights;
+    const invCpu = st.invCpuCap[node] as number;
+    const invMem = st.invMemCap[node] as number;
+    const uc = (st.cpuUsed[node] as number) * invCpu;
+    const dc = req.cores * invCpu;
+    const um = (st.memUsed[node] as number) * invMem;
+    const dm = req.mem * invMem;
+    let storageScore = 0;
+    for (let k = 0; k < disks.length; k++) {
+      const slot = st.stSlot[disks[k] as number] as number;
+      const invTotal = st.invSlotTotal[slot] as number;
+      if (invTotal > 0) {
+        let before = 0;
+        for (let j = 0; j < k; j++) if (st.stSlot[disks[j] as number] === slot) before += (req.disks[j] as Req['disks'][number]).sizeGiB;
+        const free = (st.slotFree[slot] as number) - before;
+        const u = 1 - free * invTotal;
+        const size = (req.disks[k] as Req['disks'][number]).sizeGiB;
+        const dd = size * invTotal;
+        storageScore += size * st.invMeanSlot * (2 * u + dd);
+      }
+    }
+    let sum = w.cpu * req.cores * st.invMeanCpu * (2 * uc + dc) + w.memory * req.mem * st.invMeanMem * (2 * um + dm);
+    if (req.gpu !== undefined) {
+      let gpuScore = 0;
+      const total = st.nodeGpuTotal[node] as number;
+      if (total > 0) {
+        let reserved = 0;
+        for (let k = 0; k < taken.length; k++) reserved += taken[k] as number;
+        const u = 1 - (st.nodeGpuFree[node] as number) / total;
+        const dd = reserved / total;
+        gpuScore = reserved * st.invMeanGpu * (2 * u + dd);
+      }
+      sum += w.gpu * gpuScore;
+    }
+    sum += w.storage * storageScore;
+    let score = this.sign * sum * this.invW;
+    if (req.template !== undefined && req.template.present[node] === 0) score -= this.policy.templateCopyCost;
+    if (req.gpu === undefined && st.hasGpu[node] === 1) score -= this.policy.gpuNodePenalty;
+    return { node, disks, gpus, taken, score };
+  }
+
+  /** Puts guest i back exactly as lift() found it. */
+  private putBack(i: number, held: { node: number; disks: Int32Array; gpus: Int32Array }): void {
+    if (this.diskEntry.length < held.disks.length) this.diskEntry = new Int32Array(held.disks.length * 2);
+    this.diskEntry.set(held.disks);
+    if (this.gpuPick.length < held.gpus.length) this.gpuPick = new Int32Array(held.gpus.length * 2);
+    this.gpuPick.set(held.gpus);
+    this.gpuPicked = held.gpus.length;
+    this.commit(i, held.node);
+  }
 
   /** Puts request i on `node` with the storage and GPU choice left in the scratch by evaluate(). */
   private commit(i: number, node: number): void {
@@ -536,11 +603,12 @@ class Run {
 
   private fastFeasible = 0;
   private fastBest = -Infinity;
+  private chosenSlot = new Int32Array(4);
   private visit = new Int32Array(0);
   private visitWeight = new Int32Array(0);
 
   /**
-   * The hot loop for the common request (no GPU, one disk): the same checks and the same score
+   * The hot loop for requests without GPUs: the same checks and the same score
    * arithmetic as evaluate(), with every array in a local. Returns the best node or -1 and leaves
    * the rejection counts in this.counts; explain() and the property tests hold the two to agreement.
    */
@@ -601,11 +669,14 @@ class Run {
     const stContent = st.stContent;
     const slotFree = st.slotFree;
     const invSlotTotal = st.invSlotTotal;
-    const disk = req.disks[0] as Req['disks'][number];
-    const sid = disk.sid;
-    const entryOf = disk.entry;
-    const size = disk.sizeGiB;
-    const content = disk.content;
+    const invMeanSlot = st.invMeanSlot;
+    const slotShared = st.slotShared;
+    const invMeanCpu = st.invMeanCpu;
+    const invMeanMem = st.invMeanMem;
+    const disks = req.disks;
+    const nd = disks.length;
+    if (this.chosenSlot.length < nd) this.chosenSlot = new Int32Array(nd * 2);
+    const chosenSlot = this.chosenSlot;
     const cores = req.cores;
     const mem = req.mem;
     const sign = this.sign;
@@ -614,6 +685,7 @@ class Run {
     const wm = w.memory;
     const wstor = w.storage;
     const invWsum = this.invW;
+    const pinned = req.pinned;
     let best = -1;
     let bestScore = -Infinity;
     let feasible = 0;
@@ -628,7 +700,7 @@ class Run {
     for (let k = 0; k < len; k++) {
       const i = drv !== null ? (drv[k] as number) : k;
       const wgt = weight !== null ? (weight[k] as number) : 1;
-      if (req.pinned !== -1 && req.pinned !== i) {
+      if (pinned !== -1 && pinned !== i) {
         rPinned += wgt;
         continue;
       }
@@ -669,51 +741,79 @@ class Run {
         rMemory += wgt;
         continue;
       }
-      let entry = -1;
-      let free = 0;
-      if (sid >= 0) {
-        entry = (entryOf as Int32Array)[i] as number;
-        if (entry < 0) {
-          rStorage += wgt;
-          continue;
-        }
-        free = slotFree[stSlot[entry] as number] as number;
-        if (free + 1e-9 < size) {
-          rStorage += wgt;
-          continue;
-        }
-      } else {
-        const s = stStart[i] as number;
-        const e = s + (stCount[i] as number);
-        for (let x = s; x < e; x++) {
-          if (((stContent[x] as number) & content) === 0) continue;
-          const f = slotFree[stSlot[x] as number] as number;
-          if (f + 1e-9 < size) continue;
-          if (entry < 0 || (sign > 0 ? f < free : f > free)) {
-            entry = x;
-            free = f;
+      // every disk on a storage of the node with room for it (disks on one slot add up)
+      let storageScore = 0;
+      let storageOk = true;
+      for (let k = 0; k < nd; k++) {
+        const d = disks[k] as Req['disks'][number];
+        const size = d.sizeGiB;
+        let entry = -1;
+        let free = 0;
+        if (d.sid >= 0) {
+          entry = (d.entry as Int32Array)[i] as number;
+          if (entry < 0) {
+            storageOk = false;
+            break;
+          }
+          const slot = stSlot[entry] as number;
+          let pend = 0;
+          for (let j = 0; j < k; j++) if (chosenSlot[j] === slot) pend += (disks[j] as Req['disks'][number]).sizeGiB;
+          free = (slotFree[slot] as number) - pend;
+          if (free + 1e-9 < size) {
+            storageOk = false;
+            break;
+          }
+        } else {
+          const s = stStart[i] as number;
+          const e = s + (stCount[i] as number);
+          let bestGain = -Infinity;
+          let bestTier = 2;
+          const content = d.content;
+          for (let x = s; x < e; x++) {
+            if (((stContent[x] as number) & content) === 0) continue;
+            const slot = stSlot[x] as number;
+            let pend = 0;
+            for (let j = 0; j < k; j++) if (chosenSlot[j] === slot) pend += (disks[j] as Req['disks'][number]).sizeGiB;
+            const f = (slotFree[slot] as number) - pend;
+            if (f + 1e-9 < size) continue;
+            // the node's own storages before shared ones, then the one that adds most to the score
+            // (binpack: fullest, spread: emptiest); first wins ties
+            const tier = slotShared[slot] as number;
+            // ranks storages as their score term would: sign·(2u + d) = sign·(2 + (size − 2·free)/total)
+            const gain = sign * ((size - 2 * f) * (invSlotTotal[slot] as number));
+            if (tier < bestTier || (tier === bestTier && gain > bestGain)) {
+              bestTier = tier;
+              bestGain = gain;
+              entry = x;
+              free = f;
+            }
+          }
+          if (entry < 0) {
+            storageOk = false;
+            break;
           }
         }
-        if (entry < 0) {
-          rStorage += wgt;
-          continue;
+        const slot = stSlot[entry] as number;
+        chosenSlot[k] = slot;
+        const invTotal = invSlotTotal[slot] as number;
+        if (invTotal > 0) {
+          const u = 1 - free * invTotal;
+          const dd = size * invTotal;
+          storageScore += size * invMeanSlot * (2 * u + dd);
         }
       }
-      feasible += wgt;
-      const invTotal = invSlotTotal[stSlot[entry] as number] as number;
-      let storageScore = 0;
-      if (invTotal > 0) {
-        const u = 1 - free * invTotal;
-        const dd = size * invTotal;
-        storageScore += dd * (2 * u + dd);
+      if (!storageOk) {
+        rStorage += wgt;
+        continue;
       }
+      feasible += wgt;
       const ic = invCpu[i] as number;
       const im = invMem[i] as number;
       const uc = cu * ic;
       const dc = cores * ic;
       const um = mu * im;
       const dm = mem * im;
-      let sum = wc * dc * (2 * uc + dc) + wm * dm * (2 * um + dm);
+      let sum = wc * cores * invMeanCpu * (2 * uc + dc) + wm * mem * invMeanMem * (2 * um + dm);
       sum += wstor * storageScore;
       let score = sign * sum * invWsum;
       if (copy) score -= copyCost;
@@ -879,7 +979,8 @@ class Run {
       } else {
         const s = st.stStart[node] as number;
         const e = s + (st.stCount[node] as number);
-        let bestFree = 0;
+        let bestGain = -Infinity;
+        let bestTier = 2;
         let largest = -1;
         for (let x = s; x < e; x++) {
           if (((st.stContent[x] as number) & d.content) === 0) continue;
@@ -887,10 +988,15 @@ class Run {
           const free = (st.slotFree[slot] as number) - this.pendingOnSlot(disks, slot, k);
           if (free > largest) largest = free;
           if (free + 1e-9 < d.sizeGiB) continue;
-          // binpack: the tightest storage that fits; spread: the roomiest. First wins ties.
-          if (entry < 0 || (this.sign > 0 ? free < bestFree : free > bestFree)) {
+          // the node's own storages before shared ones, then the one that adds most to the score
+          // (binpack: fullest, spread: emptiest); first wins ties
+          const tier = st.slotShared[slot] as number;
+          // ranks storages as their score term would: sign·(2u + d) = sign·(2 + (size − 2·free)/total)
+          const gain = this.sign * ((d.sizeGiB - 2 * free) * (st.invSlotTotal[slot] as number));
+          if (tier < bestTier || (tier === bestTier && gain > bestGain)) {
+            bestTier = tier;
+            bestGain = gain;
             entry = x;
-            bestFree = free;
           }
         }
         if (entry < 0) {
@@ -911,7 +1017,7 @@ class Run {
         const free = (st.slotFree[slot] as number) - this.pendingOnSlot(disks, slot, k);
         const u = 1 - free * invTotal;
         const dd = d.sizeGiB * invTotal;
-        storageScore += dd * (2 * u + dd);
+        storageScore += d.sizeGiB * st.invMeanSlot * (2 * u + dd);
       }
     }
 
@@ -930,7 +1036,7 @@ class Run {
         }
         const u = 1 - (st.nodeGpuFree[node] as number) / total;
         const dd = reserved / total;
-        gpuScore = dd * (2 * u + dd);
+        gpuScore = reserved * st.invMeanGpu * (2 * u + dd);
       }
     }
 
@@ -941,7 +1047,7 @@ class Run {
     const dc = req.cores * invCpu;
     const um = memUsed * invMem;
     const dm = req.mem * invMem;
-    let sum = w.cpu * dc * (2 * uc + dc) + w.memory * dm * (2 * um + dm);
+    let sum = w.cpu * req.cores * st.invMeanCpu * (2 * uc + dc) + w.memory * req.mem * st.invMeanMem * (2 * um + dm);
     if (gpu !== undefined) sum += w.gpu * gpuScore;
     sum += w.storage * storageScore;
     let score = this.sign * sum * this.invW;

@@ -54,6 +54,17 @@ export class ClusterState {
   readonly slotTotal: Float64Array;
   readonly slotFree: Float64Array;
   readonly invSlotTotal: Float64Array;
+  /** 1 for a shared storage (one pool seen from several nodes). */
+  readonly slotShared: Uint8Array;
+  /**
+   * 1 / the mean capacity of each resource. A node's (or storage's) term in the objective is
+   * weighted by its capacity over the mean, so placements are judged by utilisation in percent:
+   * a big pool is not filled first just because a guest is a small part of it.
+   */
+  readonly invMeanCpu: number;
+  readonly invMeanMem: number;
+  readonly invMeanSlot: number;
+  readonly invMeanGpu: number;
   readonly storageNames: readonly string[];
   readonly storageIds: ReadonlyMap<string, number>;
 
@@ -224,6 +235,25 @@ export class ClusterState {
     this.slotTotal = Float64Array.from(slotTotal);
     this.slotFree = Float64Array.from(slotFree);
     this.invSlotTotal = Float64Array.from(slotTotal, (t) => (t > 0 ? 1 / t : 0));
+    this.slotShared = new Uint8Array(slotTotal.length);
+    for (const slot of sharedSlots.values()) this.slotShared[slot] = 1;
+    const mean = (xs: ArrayLike<number>): number => {
+      let sum = 0;
+      let count = 0;
+      for (let i = 0; i < xs.length; i++) {
+        const x = xs[i] as number;
+        if (x > 0) {
+          sum += x;
+          count++;
+        }
+      }
+      return count > 0 ? sum / count : 0;
+    };
+    const inv = (x: number): number => (x > 0 ? 1 / x : 0);
+    this.invMeanCpu = inv(mean(this.cpuCap));
+    this.invMeanMem = inv(mean(this.memCap));
+    this.invMeanSlot = inv(mean(this.slotTotal));
+    this.invMeanGpu = inv(mean(this.nodeGpuTotal));
     this.models = models;
     const allList = new Int32Array(n);
     for (let i = 0; i < n; i++) allList[i] = i;
@@ -283,17 +313,8 @@ export class ClusterState {
     return parts.join('\u0001');
   }
 
-  private sharedSlots: Uint8Array | undefined;
   private sharedSlot(slot: number): boolean {
-    if (!this.sharedSlots) {
-      const seen = new Int32Array(this.slotTotal.length);
-      for (let x = 0; x < this.stSlot.length; x++) {
-        const s = this.stSlot[x] as number;
-        seen[s] = (seen[s] as number) + 1;
-      }
-      this.sharedSlots = Uint8Array.from(seen, (c) => (c > 1 ? 1 : 0));
-    }
-    return this.sharedSlots[slot] === 1;
+    return this.slotShared[slot] === 1;
   }
 
   /** Records that a placement changed node i: it leaves its class of interchangeable nodes. */
@@ -343,8 +364,18 @@ export class ClusterState {
     const p = this.templateOf(key);
     if ((p[node] === 1) === on) return;
     p[node] = on ? 1 : 0;
-    this.templateNodeCount.set(key, (this.templateNodeCount.get(key) ?? 0) + (on ? 1 : -1));
+    const before = this.templateNodeCount.get(key) ?? 0;
+    this.templateNodeCount.set(key, before + (on ? 1 : -1));
+    // a template now on some node (or on none) can change the verdict of every node
+    if (before === 0 || before === 1) this.epoch++;
   }
+
+  /**
+   * Changes that can alter the verdict or score of nodes other than the one a guest goes to or
+   * leaves: bumped when a template appears on its first node or leaves its last one, and when a
+   * shared storage fills or drains. Cached scans are only reused within one epoch.
+   */
+  epoch = 0;
 
   isNatural(key: string, node: number): boolean {
     return this.natural.get(key)?.[node] === 1;

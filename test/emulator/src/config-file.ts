@@ -139,23 +139,3 @@ export function writeConfigText(conf: GuestConfig, type: GuestType): string {
   }
   return raw;
 }
-
-/** vmconfig_apply_pending: pending values replace the current ones, pending deletions are done. */
-export function applyPending(conf: GuestConfig): boolean {
-  const pend = conf.pending.props;
-  const keys = Object.keys(pend);
-  if (!keys.length) return false;
-  for (const k of keys) {
-    if (k === 'delete') continue;
-    const v = pend[k] ?? '';
-    if (k === 'description') conf.description = v;
-    else conf.props[k] = v;
-  }
-  for (const d of (pend['delete'] ?? '').split(/[,;\s]+/).filter(Boolean)) {
-    const k = d.replace(/^!/, '');
-    if (k === 'description') delete conf.description;
-    else delete conf.props[k];
-  }
-  conf.pending = { props: {}, lxc: [] };
-  return true;
-}

@@ -28,6 +28,7 @@ export interface ExecOptions {
 export interface GuestModule {
   ensureGuestRootfs(guestDir: string, opts?: { osTemplate?: string }): Promise<void>;
   setGuestHostname?(rootfs: string, hostname: string, ip?: string): Promise<void>;
+  setGuestAuthorizedKeys?(rootfs: string, keys: string): Promise<void>;
   startGuest?(rootfs: string): Promise<void>;
   stopGuest?(rootfs: string): Promise<void>;
   setGuestGpuDevices?(rootfs: string, minors: readonly number[], stateDir: string): Promise<void>;
@@ -80,6 +81,12 @@ export async function ensureRootfs(guestDir: string, osTemplate?: string): Promi
 export async function setHostname(guestDir: string, hostname: string, ip?: string): Promise<void> {
   const mod = await optional();
   if (mod?.setGuestHostname && fs.existsSync(rootfsOf(guestDir))) await mod.setGuestHostname(rootfsOf(guestDir), hostname, ip);
+}
+
+/** root's authorized_keys, as pct create --ssh-public-keys writes it. */
+export async function setAuthorizedKeys(guestDir: string, keys: string): Promise<void> {
+  const mod = await optional();
+  if (mod?.setGuestAuthorizedKeys && fs.existsSync(rootfsOf(guestDir))) await mod.setGuestAuthorizedKeys(rootfsOf(guestDir), keys);
 }
 
 /** The guest boots (enabled services start) or shuts down (runtime state is lost). */

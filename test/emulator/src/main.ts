@@ -66,6 +66,8 @@ export async function main(tool: string, argv: string[]): Promise<void> {
       node: state.node,
       pid: process.pid,
     });
+  // A sampling loop (`nvidia-smi -lms N`) normally ends by a signal: record the call before dying.
+  const untrap = tool === 'nvidia-smi' ? logOnSignal(log) : () => {};
   let code: number;
   try {
     const call = await identify(tool, argv).catch(() => ({ tool, command: '', vmid: undefined }));
@@ -83,6 +85,30 @@ export async function main(tool: string, argv: string[]): Promise<void> {
     process.stderr.write(errorText(err));
     code = 255;
   }
+  untrap();
   log(code);
   process.exitCode = code;
+}
+
+const SIGNALS: Array<[NodeJS.Signals, number]> = [
+  ['SIGTERM', 15],
+  ['SIGINT', 2],
+  ['SIGHUP', 1],
+];
+
+/** Logs `128 + signal` when a signal ends the call, then lets the signal's default action happen. */
+function logOnSignal(log: (exitCode: number) => void): () => void {
+  const handlers = SIGNALS.map(([sig, num]) => {
+    const h = (): void => {
+      untrap();
+      log(128 + num);
+      process.kill(process.pid, sig);
+    };
+    return [sig, h] as const;
+  });
+  const untrap = (): void => {
+    for (const [sig, h] of handlers) process.removeListener(sig, h);
+  };
+  for (const [sig, h] of handlers) process.on(sig, h);
+  return untrap;
 }

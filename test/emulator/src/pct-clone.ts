@@ -115,7 +115,9 @@ export async function pctClone(ctx: Ctx, p: Params): Promise<number> {
       }
     }
     newconf.lxc = [...src.lxc];
-    if (srcConf.description !== undefined && !snapname) newconf.description = srcConf.description;
+    // Every key of the source section is copied: a snapshot's description is the comment given
+    // to `pct snapshot` (snapshot_prepare never copies the CT's own description into it).
+    if (src.description !== undefined) newconf.description = src.description;
     newconf.props['lock'] = 'create';
     for (const k of ['parent', 'snaptime', 'snapstate', 'template', 'digest']) delete newconf.props[k];
     if (typeof p['hostname'] === 'string') newconf.props['hostname'] = p['hostname'];

@@ -6,12 +6,13 @@ import type { Params } from './cli-args.js';
 import { emptyConfig } from './config-file.js';
 import type { Ctx } from './ctx.js';
 import { PveException, die, errorText, raiseParamExc } from './errors.js';
-import { bestEffort, ensureRootfs, removeGuestDir, setHostname, staticIp } from './guest-api.js';
+import { bestEffort, ensureRootfs, removeGuestDir, setAuthorizedKeys, setHostname, staticIp } from './guest-api.js';
 import { checkLock, checkVmidUnused, configExists, destroyConfig, loadConfig, lockConfig, writeConfig } from './guest-store.js';
 import { NEW_DISK_RE, detectArch, detectOstype, mountType, parseMountPoint } from './lxc-config.js';
 import { allocMountPoint, normaliseOption } from './lxc-options.js';
 import { lxcStartLocked } from './pct-power.js';
 import { parseVolname, setVolumeUsed, splitVolid, storageCheckEnabled, storageConfig, vdiskFree, volumeFilePath } from './storage.js';
+import { validateSshPublicKeys } from './ssh-keys.js';
 import { runTask } from './task.js';
 import { DURATIONS, LOCK_TIMEOUTS } from './timing.js';
 
@@ -65,6 +66,8 @@ export async function pctCreate(ctx: Ctx, p: Params): Promise<number> {
   if (restore) die('restore from backup is not supported by the emulator');
   const sameExists = configExists(state, 'lxc', vmid);
   if (!(sameExists && restore && force)) checkVmidUnused(state, vmid);
+  const sshKeys = typeof p['ssh-public-keys'] === 'string' ? p['ssh-public-keys'] : undefined;
+  if (sshKeys !== undefined) validateSshPublicKeys(sshKeys);
 
   const ostemplate = String(p['ostemplate']);
   const archivePath = resolveArchive(ctx, ostemplate, 'vztmpl');
@@ -164,6 +167,7 @@ export async function pctCreate(ctx: Ctx, p: Params): Promise<number> {
         if (conf.props['ostype'] !== 'unmanaged') for (const l of sshKeyLines(conf.props['hostname'] ?? '')) ctx.out(`${l}\n`);
         await clock.sleep(DURATIONS.pctCreate - third - extract);
         await bestEffort(state.dir, `CT ${vmid} hostname`, () => setHostname(state.guestDir(vmid), conf.props['hostname'] ?? `CT${vmid}`, staticIp(conf.props['net0'])));
+        if (sshKeys !== undefined) await bestEffort(state.dir, `CT ${vmid} ssh keys`, () => setAuthorizedKeys(state.guestDir(vmid), sshKeys));
         writeConfig(state, 'lxc', vmid, conf);
       } catch (err) {
         for (const volid of vollist) {

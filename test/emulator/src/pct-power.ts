@@ -2,9 +2,9 @@ import type { Params } from './cli-args.js';
 import type { Ctx } from './ctx.js';
 import { die } from './errors.js';
 import { checkLock, fakePid, isRunning, isTemplate, loadConfig, lockConfig, setRunning, setStopped, writeConfig } from './guest-store.js';
-import { applyPending } from './config-file.js';
 import { bestEffort, bootGuest, containerGpuMinors, ensureRootfs, setGpuDevices, setHostname, staticIp } from './guest-api.js';
 import { allLxcStatus, lxcStatus } from './lxc-status.js';
+import { applyPendingChanges } from './pending-apply.js';
 import { runTask } from './task.js';
 
 /** pct start/stop/shutdown/reboot/suspend/resume/status/list. */
@@ -18,7 +18,7 @@ export async function lxcStartLocked(ctx: Ctx, vmid: number, skiplock: boolean):
     if (isTemplate(conf)) die("you can't start a CT if it's a template");
     if (!skiplock && conf.props['lock'] !== 'mounted') checkLock('lxc', conf);
     if (isRunning(ctx.state, 'lxc', vmid)) die(`CT ${vmid} already running`);
-    if (applyPending(conf)) writeConfig(ctx.state, 'lxc', vmid, conf);
+    if (await applyPendingChanges(ctx, 'lxc', vmid, conf)) writeConfig(ctx.state, 'lxc', vmid, conf);
     await ctx.state.clock.sleepFor('pctStart');
     const dir = ctx.state.guestDir(vmid);
     const sd = ctx.state.dir;

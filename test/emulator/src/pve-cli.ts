@@ -2,6 +2,7 @@ import { abortText, commandSchema, getOptions, resolveCmd, usageListing, usageSt
 import type { Ctx } from './ctx.js';
 import { loadCliCommands, type CmdDef } from './data-files.js';
 import { PveException, errorText } from './errors.js';
+import { applyParamMapping } from './param-mapping.js';
 import { validateParams } from './schema-validate.js';
 
 /**
@@ -45,6 +46,7 @@ export function validateCommand(tool: string, argv: string[], node: string, warn
       fixed[f] = v !== undefined ? String(v) : f === 'node' ? node : '';
     }
     const params = getOptions(schema, r.args, def.args ?? [], fixed, warn);
+    applyParamMapping(tool, info.path, params);
     validateParams(params as Record<string, string | string[]>, schema);
     return { info, params };
   } catch (err) {

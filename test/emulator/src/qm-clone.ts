@@ -77,7 +77,8 @@ export async function qmClone(ctx: Ctx, p: Params): Promise<number> {
         newconf.props[opt] = value;
       }
     }
-    if (conf.description !== undefined && !snapname) newconf.description = conf.description;
+    // As clone_vm copies every key of the old section, a snapshot's comment becomes the description.
+    if (old.description !== undefined) newconf.description = old.description;
     return { newconf, drives, full: fullclone, oldName: old.props['name'] };
   };
   loadAndCheck();

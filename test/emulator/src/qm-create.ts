@@ -10,6 +10,8 @@ import { defaultBootOrder, isDriveKey, registerQemuFormats } from './qemu-config
 import { checkStorageAccess, createQemuDisks } from './qemu-disks.js';
 import { normaliseVmOption, resolveCdromAlias } from './qm-set.js';
 import { qmStartLocked } from './qm-power.js';
+import { uriUnescape } from './param-mapping.js';
+import { validateSshPublicKeys } from './ssh-keys.js';
 import { vdiskFree } from './storage.js';
 import { runTask } from './task.js';
 
@@ -28,6 +30,7 @@ export async function qmCreate(ctx: Ctx, p: Params): Promise<number> {
   const state = ctx.state;
   const vmid = Number(p['vmid']);
   if (typeof p['archive'] === 'string') die('restore from backup is not supported by the emulator');
+  if (typeof p['sshkeys'] === 'string') validateSshPublicKeys(uriUnescape(p['sshkeys']));
   const storage = typeof p['storage'] === 'string' ? p['storage'] : undefined;
   const params: Record<string, string> = {};
   for (const [k, v] of Object.entries(p)) if (!NOT_CONFIG.has(k) && typeof v === 'string') params[k] = v;

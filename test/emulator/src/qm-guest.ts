@@ -114,7 +114,16 @@ export async function qmGuestExec(ctx: Ctx, p: Params): Promise<number> {
     printAgentResult(ctx, { pid });
     return 0;
   }
-  const r = await mod.execInGuest(rootfsOf(ctx.state.guestDir(vmid)), args, opts);
+  let r: Awaited<ReturnType<typeof mod.execInGuest>>;
+  try {
+    r = await mod.execInGuest(rootfsOf(ctx.state.guestDir(vmid)), args, opts);
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'EMU_GUEST_EXEC_TIMEOUT') throw err;
+    // The CLI stops polling exec-status and prints what guest-exec returned: the pid only.
+    ctx.err('timeout reached, returning pid\n');
+    printAgentResult(ctx, { pid });
+    return 0;
+  }
   const res: Record<string, unknown> = { exitcode: r.exitCode, exited: 1 };
   if (r.stdout.length) res['out-data'] = r.stdout.toString('utf8');
   if (r.stderr.length) res['err-data'] = r.stderr.toString('utf8');

@@ -7,7 +7,8 @@ import { allQemuStatus, qemuStatus } from './qemu-status.js';
 import { isCloudinitOption, parseDrive, driveIsCloudinit, driveKeys } from './qemu-config.js';
 import { runTask } from './task.js';
 import { DURATIONS } from './timing.js';
-import { applyPending, type GuestConfig } from './config-file.js';
+import type { GuestConfig } from './config-file.js';
+import { applyPendingChanges } from './pending-apply.js';
 
 /** qm start/stop/shutdown/reboot/suspend/resume/status/list/wait. */
 
@@ -35,7 +36,7 @@ export async function qmStartLocked(ctx: Ctx, vmid: number, opts: { skiplock?: b
     const lock = conf.props['lock'];
     if (!opts.skiplock && lock !== 'suspended') checkLock('qemu', conf);
     if (isRunning(ctx.state, 'qemu', vmid)) die(`VM ${vmid} already running`);
-    const applied = applyPending(conf);
+    const applied = await applyPendingChanges(ctx, 'qemu', vmid, conf);
     if (regenerateCloudinit(ctx, conf) || applied) writeConfig(ctx.state, 'qemu', vmid, conf);
     await ctx.state.clock.sleepFor('qmStart');
     const dir = ctx.state.guestDir(vmid);

@@ -10,6 +10,8 @@ import { uniqueTags, nextUnusedKey } from './lxc-options.js';
 import { loadApiParams } from './data-files.js';
 import { isCloudinitOption, isDriveKey, normaliseQemuNet, parseDrive, registerQemuFormats, driveIsCdrom } from './qemu-config.js';
 import { checkStorageAccess, createQemuDisks } from './qemu-disks.js';
+import { uriUnescape } from './param-mapping.js';
+import { validateSshPublicKeys } from './ssh-keys.js';
 import { vdiskFree } from './storage.js';
 
 /** qm set / config / pending / unlock (PVE::API2::Qemu update_vm, vm_config). */
@@ -70,6 +72,7 @@ export async function qmSet(ctx: Ctx, p: Params): Promise<number> {
   const del = splitList(String(p['delete'] ?? ''));
   const revert = splitList(String(p['revert'] ?? ''));
   if (!Object.keys(params).length && !del.length && !revert.length) die('no options specified');
+  if (params['sshkeys'] !== undefined) validateSshPublicKeys(uriUnescape(params['sshkeys']));
   resolveCdromAlias(params);
   for (const opt of del) {
     if (!vmOptionExists(opt)) raiseParamExc([['delete', `unknown option '${opt}'`]]);

@@ -224,9 +224,14 @@ emu_pgp_block() {
     "$(printf '%s' "$seed" | base64 | tr -d '\n' | cut -c1-60)" "$(printf '%s' "$seed$seed" | base64 | tr -d '\n' | cut -c1-64)" "${seed:0:4}"
 }
 
-# Body served for a remote URL (no network is ever used).
+# Body served for a remote URL (no network is ever used). Tarballs and .deb archives are binary:
+# callers write this straight to a file or stdout, never through a shell variable.
 emu_remote_body() {
   local url="$1" ver
+  case "${url%%\?*}" in
+    *.tar.gz|*.tgz) emu_release_tarball "${url%%\?*}"; return ;;
+    *.deb) emu_deb_archive "${url%%\?*}"; return ;;
+  esac
   case "$url" in
     *ollama.com/install.sh*) cat "$EMU/payload/ollama-install.sh" ;;
     *get.docker.com*) cat "$EMU/payload/get-docker.sh" ;;
@@ -239,9 +244,22 @@ emu_remote_body() {
   esac
 }
 
+# The root certificate file named in a step-ca configuration.
+emu_stepca_root() { sed -n 's/^[[:space:]]*"root": *"\([^"]*\)".*/\1/p' "$1" 2>/dev/null | head -n1; }
+
+# SHA-256 fingerprint of a PEM certificate (of its DER bytes, as step computes it). A root fetched
+# from a CA outside this guest cannot be known offline: its stand-in carries the fingerprint the
+# caller trusted.
+emu_cert_fingerprint() {
+  local fp
+  fp=$(sed '/^-----/d' "$1" 2>/dev/null | base64 -d 2>/dev/null | tr -d '\000' | sed -n 's/^fingerprint=//p' | head -n1)
+  if [ -n "$fp" ]; then printf '%s\n' "$fp"; return; fi
+  sed '/^-----/d' "$1" | base64 -d 2>/dev/null | sha256sum | cut -c1-64
+}
+
 # Ports served inside the guest: "port kind" lines for active units and running containers.
 emu_listening() {
-  local s u f line port
+  local s u f line port cfg
   for s in "$EMU_RUN"/units/*; do
     [ -f "$s" ] && [ "$(cat "$s")" = active ] || continue
     u="${s##*/}"
@@ -253,6 +271,18 @@ emu_listening() {
       echo "${port:-11434} ollama"; continue
     fi
     line=$(grep -m1 '^ExecStart=' "$f")
+    if [[ "$line" == *step-ca\ * ]]; then
+      # step-ca <ca.json>: the port of the configuration's address (":9000", "127.0.0.1:8443").
+      cfg="${line#*step-ca }"; cfg="${cfg%% *}"
+      port=$(sed -n 's/^[[:space:]]*"address": *"[^"]*:\([0-9]*\)".*/\1/p' "$cfg" 2>/dev/null | head -n1)
+      [ -n "$port" ] && echo "$port stepca $cfg"
+      continue
+    fi
+    if [[ "$line" == */traefik\ * || "$line" == */traefik ]]; then
+      cfg=$(printf '%s' "$line" | sed -n 's/.*--configFile[= ]\([^ ]*\).*/\1/p')
+      for port in $(sed -n 's/^[[:space:]]*address: *"\{0,1\}[^:"]*:\([0-9]*\).*/\1/p' "${cfg:-/etc/traefik/traefik.yaml}" 2>/dev/null); do echo "$port traefik"; done
+      continue
+    fi
     if [[ "$line" =~ --port[=\ ]+([0-9]+) ]]; then
       case "$line" in *vllm*) echo "${BASH_REMATCH[1]} openai" ;; *) echo "${BASH_REMATCH[1]} http" ;; esac
     elif [[ "$line" == *vllm* ]]; then echo "8000 openai"
@@ -266,14 +296,23 @@ emu_listening() {
 
 # Serves a local URL: prints "<status>" then the body on later lines; empty when nothing listens.
 emu_local_http() {
-  local url="$1" hostport port path kind
+  local url="$1" hostport port path kind cfg root
   hostport="${url#*://}"; hostport="${hostport%%/*}"
   path="/${url#*://*/}"; [ "$path" = "/$url" ] && path=/
   [[ "$url" == *://*/* ]] || path=/
   port="${hostport##*:}"; [ "$port" = "$hostport" ] && { case "$url" in https*) port=443 ;; *) port=80 ;; esac; }
-  kind=$(emu_listening | awk -v p="$port" '$1==p {print $2; exit}')
+  read -r kind cfg <<< "$(emu_listening | awk -v p="$port" '$1==p {print $2, $3; exit}')"
   [ -n "$kind" ] || return 1
+  [ "$kind" = stepca ] && root=$(emu_stepca_root "$cfg")
   case "$kind:$path" in
+    stepca:/health) printf '200\n{"status":"ok"}\n' ;;
+    stepca:/roots.pem) printf '200\n'; cat "$root" ;;
+    stepca:/root/*)
+      if [ "$(emu_cert_fingerprint "$root")" = "${path#/root/}" ]; then
+        printf '200\n{"ca":"%s"}\n' "$(awk '{printf "%s\\n", $0}' "$root")"
+      else printf '404\n{"status":404,"message":"Not Found"}\n'; fi ;;
+    stepca:/*) printf '404\n{"status":404,"message":"Not Found"}\n' ;;
+    traefik:/*) printf '404\n404 page not found\n' ;;
     ollama:/) printf '200\nOllama is running' ;;
     ollama:/api/version) printf '200\n{"version":"0.5.7"}\n' ;;
     ollama:/api/tags)
@@ -297,4 +336,70 @@ emu_is_local_host() {
   local h; h=$(emu_url_host "$1")
   case "$h" in localhost|127.*|'[::1]'|::1|0.0.0.0) return 0 ;; esac
   [ "$h" = "$(cat /etc/hostname 2>/dev/null)" ]
+}
+
+# ---------------------------------------------------------------- release artifacts
+
+# A release tarball (gzip'd tar): an executable named after the project (the repository of a GitHub
+# release URL, else the file name up to its version), plus LICENSE.md and CHANGELOG.md as Go release
+# tarballs ship them. The executable answers `version`/`--version` with the release's version.
+emu_release_tarball() {
+  local url="$1" file name ver osarch dir rel
+  file="${url##*/}"
+  rel="${url#*://}"
+  if [[ "$rel" =~ ^github\.com/[^/]+/([^/]+)/releases/download/([^/]+)/ ]]; then
+    name="${BASH_REMATCH[1]}"; ver="${BASH_REMATCH[2]}"
+  else
+    name="${file%.tgz}"; name="${name%.tar.gz}"; name="${name%%[-_][vV0-9]*}"; name="${name%%[-_]linux*}"
+    ver=$(printf '%s' "$file" | grep -oE '[0-9]+(\.[0-9]+)+' | head -n1)
+  fi
+  ver="${ver#v}"; ver="${ver#V}"; [ -n "$ver" ] || ver=1.0.0
+  osarch=linux/amd64
+  case "$file" in *arm64*|*aarch64*) osarch=linux/arm64 ;; esac
+  dir=$(mktemp -d) || return 1
+  emu_release_binary "$name" "$ver" "$osarch" "$url" > "$dir/$name"
+  chmod 0755 "$dir/$name"
+  printf 'The MIT License (MIT)\n\nCopyright (c) the %s authors\n' "$name" > "$dir/LICENSE.md"
+  printf '# Change Log\n\n## [v%s]\n' "$ver" > "$dir/CHANGELOG.md"
+  touch -d '2024-10-09 12:58:04' "$dir/$name" "$dir/LICENSE.md" "$dir/CHANGELOG.md" 2>/dev/null
+  ( cd "$dir" && tar -cf - CHANGELOG.md LICENSE.md "$name" ) | gzip -cn
+  rm -rf "$dir"
+}
+
+# The program inside a release tarball: prints its version, and like a service daemon refuses to
+# run in the foreground (its unit is what runs it).
+emu_release_binary() {
+  local name="$1" ver="$2" osarch="$3" url="$4" text code
+  case "$name" in
+    traefik)
+      case "$ver" in 2.11.*) code=mimolette ;; 3.0.*) code=beaufort ;; 3.1.*) code=comte ;; 3.2.*) code=saintnectaire ;; *) code=cheddar ;; esac
+      text=$(printf 'Version:      %s\nCodename:     %s\nGo version:   go1.23.2\nBuilt:        2024-10-09T12:58:04Z\nOS/Arch:      %s' "$ver" "$code" "$osarch") ;;
+    *) text="$name version $ver ($osarch)" ;;
+  esac
+  cat <<EOF
+#!/bin/sh
+# $name $ver ($osarch), from $url: a release binary of the emulated guest.
+case "\${1:-}" in
+  version|--version|-version|-v|-V)
+    cat <<'VERSION'
+$text
+VERSION
+    exit 0 ;;
+  -h|--help|help) echo "Usage: $name [command] [flags]"; exit 0 ;;
+esac
+echo "$name: runs as a service in the emulated guest (systemctl start $name); not in the foreground" >&2
+exit 1
+EOF
+}
+
+# A Debian archive stand-in for a .deb URL (<name>_<version>_<arch>.deb): the ar magic, then the
+# control fields dpkg -i reads.
+emu_deb_archive() {
+  local file="${1##*/}" base name ver arch
+  base="${file%.deb}"
+  name="${base%%_*}"; ver="${base#*_}"; ver="${ver%_*}"; arch="${base##*_}"
+  [ "$ver" != "$base" ] || ver=1.0-1
+  [ "$arch" != "$base" ] || arch=amd64
+  printf '!<arch>\ndebian-binary   1728478684  0     0     100644  4         `\n2.0\n'
+  printf 'Package: %s\nVersion: %s\nArchitecture: %s\n' "$name" "$ver" "$arch"
 }

@@ -5,7 +5,7 @@
  * rootfs.ts (what a rootfs holds), exec.ts (how commands run), lifecycle.ts (start/stop, GPU
  * devices, faults) and test/emulator/guest-shims (the tools).
  */
-export { copyGuestRootfs, ensureGuestRootfs, rootfsCacheDir, setGuestHostname } from './rootfs.js';
+export { copyGuestRootfs, ensureGuestRootfs, rootfsCacheDir, setGuestAuthorizedKeys, setGuestHostname } from './rootfs.js';
 export { execInGuest, GUEST_PATH, type ExecInGuestOptions, type ExecResult } from './exec.js';
 export { pullFile, pushFile } from './transfer.js';
 export { resolveGuestPath } from './paths.js';

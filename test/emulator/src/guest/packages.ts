@@ -86,6 +86,7 @@ export function packageCatalog(os: GuestOs): PackageDef[] {
     ...more,
   });
   const nvidiaRepos = ['developer.download.nvidia.com', 'nvidia.github.io'];
+  const cudaDistro = `${os.id}${os.versionId.replace('.', '')}`;
   return [
     base('base-files', deb ? '12.4+deb12u7' : '13ubuntu10.1'),
     base('bash', deb ? '5.2.15-2+b7' : '5.2.21-2ubuntu4', {}, { description: 'GNU Bourne Again SHell', section: 'shells' }),
@@ -267,6 +268,10 @@ export function packageCatalog(os: GuestOs): PackageDef[] {
               ? { '/usr/bin/nvidia-container-cli': shim('tool') }
               : {},
         services: [],
+        // As the package's postinst does: the default config.toml, kept when it exists.
+        ...(name === 'nvidia-container-toolkit-base'
+          ? { postinst: '[ -f /etc/nvidia-container-runtime/config.toml ] || /usr/bin/nvidia-ctk config default --output=/etc/nvidia-container-runtime/config.toml' }
+          : {}),
       }),
     ),
     {
@@ -324,7 +329,36 @@ export function packageCatalog(os: GuestOs): PackageDef[] {
       installedSize: 40000,
       repos: ['packages.smallstep.com', 'dl.smallstep.com'],
       depends: [],
-      files: { '/usr/bin/step-cli': shim('tool'), '/usr/bin/step': { link: 'step-cli' } },
+      files: { '/usr/bin/step-cli': shim('step'), '/usr/bin/step': { link: 'step-cli' } },
+      services: [],
+    },
+    {
+      name: 'step-ca',
+      version: '0.28.1-1',
+      section: 'utils',
+      maintainer: 'Smallstep Labs <techadmin@smallstep.com>',
+      description: 'An online certificate authority and related tools for secure automated certificate management',
+      installedSize: 52000,
+      repos: ['packages.smallstep.com', 'dl.smallstep.com'],
+      depends: [],
+      files: { '/usr/bin/step-ca': shim('step') },
+      services: [],
+    },
+    {
+      name: 'cuda-keyring',
+      version: '1.1-1',
+      section: 'utils',
+      maintainer: 'cudatools <cudatools@nvidia.com>',
+      description: 'GPG keyring for the CUDA repository',
+      installedSize: 30,
+      repos: ['developer.download.nvidia.com'],
+      depends: [],
+      files: {
+        '/usr/share/keyrings/cuda-archive-keyring.gpg': { text: '\u0099\u0002\u000d\u0004cuda-archive-keyring\n' },
+        [`/etc/apt/sources.list.d/cuda-${cudaDistro}-x86_64.list`]: {
+          text: `deb [signed-by=/usr/share/keyrings/cuda-archive-keyring.gpg] https://developer.download.nvidia.com/compute/cuda/repos/${cudaDistro}/x86_64/ /\n`,
+        },
+      },
       services: [],
     },
   ];

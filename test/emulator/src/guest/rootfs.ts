@@ -468,6 +468,23 @@ export async function setGuestHostname(rootfs: string, hostname: string, ip?: st
 }
 
 /**
+ * Setup::Base::set_user_authorized_ssh_keys (pct create --ssh-public-keys): root's
+ * authorized_keys gets the keys inside a PVE block (ct_modify_file), replacing an earlier block.
+ */
+export async function setGuestAuthorizedKeys(rootfs: string, keys: string): Promise<void> {
+  if (keys === '') return;
+  const dir = join(rootfs, 'root/.ssh');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, 'authorized_keys');
+  const block = `# --- BEGIN PVE ---\n${keys.endsWith('\n') ? keys : `${keys}\n`}# --- END PVE ---\n`;
+  const old = await readFile(file, 'utf8').catch(() => null);
+  const re = /^#\s*---\s*BEGIN\s*PVE\s*[^\n]*\n[\s\S]*?^#\s*---\s*END\s*PVE\s*[^\n]*\n?/im;
+  const text = old === null ? block : re.test(old) ? old.replace(re, block) : `${old}${old.endsWith('\n') || old === '' ? '' : '\n'}${block}`;
+  await writeFile(file, text, { mode: 0o700 });
+  await chmod(file, 0o700);
+}
+
+/**
  * Creates `<guestDir>/rootfs` from the cached base of the template's distribution; an existing
  * rootfs is left as it is (its installed state is the guest's). Hostname defaults to CT<dir name>.
  */
