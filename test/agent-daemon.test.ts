@@ -159,7 +159,9 @@ describe('agent daemon - mTLS', () => {
 
   it('serves coordinators and admins, with health SERVING', async () => {
     const info = await unary<agentv1.GetNodeInfoResponse>(client('admin'), 'getNodeInfo', {});
-    expect(info).toMatchObject({ node: 'pve1', cluster: 'lab', state: commonv1.DaemonState.RUNNING });
+    expect(info).toMatchObject({ node: 'pve1', cluster: 'lab', state: commonv1.DaemonState.RUNNING, pveVersion: expect.stringMatching(/^\d+\.\d+/) });
+    expect(info.cpus).toBeGreaterThan(0);
+    expect(info.memoryTotalBytes).toBeGreaterThan(0);
     expect(info.storages.map((s) => s.id).sort()).toEqual(['local', 'local-zfs']);
     expect(await agent.health(tls.coordinator)).toBe('SERVING');
     expect(await agent.health(tls.coordinator, 'phoenix.agent.v1.AgentService')).toBe('SERVING');

@@ -106,6 +106,7 @@ describe('agent telemetry - NATS', () => {
         return s && s.length > 0 ? s : undefined;
       });
       expect(storages.map((s) => s.id).sort()).toEqual(['local', 'local-zfs']);
+      expect(storages.find((s) => s.id === 'local-zfs')).toMatchObject({ type: 'zfspool', active: true, content: ['images', 'rootdir'] });
 
       const guests = await waitFor(`${node} guests`, () => latest(`phoenix.telemetry.${CLUSTER}.${node}.guests`));
       expect(telemetryv1.GuestsTelemetry.decode(guests.data)).toMatchObject({ cluster: CLUSTER, node, guests: [] });

@@ -66,11 +66,6 @@ export class AgentDaemon {
     this.log = options.logger;
   }
 
-  /** Ports actually bound (the config may ask for port 0). */
-  get ports(): { grpc: number | undefined; metrics: number | undefined } {
-    return { grpc: this.grpc?.port, metrics: this.metricsServer?.port };
-  }
-
   async start(): Promise<void> {
     const { config } = this.options;
     const log = this.log;

@@ -69,10 +69,11 @@ export function createNodeBackend(options: NodeBackendOptions): NodeBackend {
     },
 
     async listStorages(signal) {
+      // Numbers from pvesm; what each storage holds and whether it is shared from the node's storage API.
       const [status, config] = await Promise.all([
         drivers.pvesm.status({ signal }),
         drivers.pvesh
-          .get<Array<{ storage?: string; content?: string; shared?: number }>>('/storage', {}, { signal })
+          .get<Array<{ storage?: string; content?: string; shared?: number }>>(`/nodes/${node}/storage`, {}, { signal })
           .catch(() => []),
       ]);
       const byId = new Map(config.map((c) => [c.storage ?? '', c]));

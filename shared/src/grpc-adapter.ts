@@ -167,7 +167,7 @@ function failureStatus(
   const effective = !isPhoenixError(err) && signal.aborted ? signal.reason : err;
   const result = toGrpcStatus(effective);
   if (isPhoenixError(effective)) {
-    log.info({ code: effective.code, msg: effective.message }, 'call failed');
+    log.info({ code: effective.code, error: effective.message }, 'call failed');
   } else {
     const ref = randomUUID();
     log.error({ err, ref }, 'call failed with an unexpected error');

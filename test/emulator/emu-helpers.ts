@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { startNodes, type EmulatedNode, type EmulatedNodes, type NodeOptions } from '../harness/index.js';
@@ -61,4 +62,11 @@ export async function createCt(node: TestNode, vmid: number, extra: string[] = [
 
 export function lines(text: string): string[] {
   return text.split('\n').filter((l) => l !== '');
+}
+
+/** A well-formed ssh-ed25519 public key line (type, 32-byte key blob, comment), stable per comment. */
+export function sshKey(comment: string): string {
+  const str = (b: Buffer): Buffer => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+  const pk = createHash('sha256').update(comment).digest();
+  return `ssh-ed25519 ${Buffer.concat([str(Buffer.from('ssh-ed25519')), str(pk)]).toString('base64')} ${comment}`;
 }

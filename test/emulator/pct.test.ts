@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readGuestConfig, zfsDatasets } from '../emulator/src/index.js';
 import type { EmulatedNodes } from '../harness/index.js';
-import { TEMPLATE, TEMPLATE_VOLID, createCt, oneNode, type TestNode } from './emu-helpers.js';
+import { TEMPLATE, TEMPLATE_VOLID, createCt, oneNode, sshKey, type TestNode } from './emu-helpers.js';
 
 // pct: the container life cycle with PVE's output formats, error texts and exit codes.
 let node: TestNode;
@@ -75,6 +75,33 @@ describe('pct create / list / config / status', () => {
   });
 });
 
+describe('pct create --ssh-public-keys', () => {
+  it('reads the keys from the file the option names, validates them and writes root\'s authorized_keys', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pct-keys-'));
+    const keys = path.join(tmp, 'keys.pub');
+    fs.writeFileSync(keys, `${sshKey('admin@phoenix')}\n`);
+    expect((await node.run('pct', ['create', '106', TEMPLATE_VOLID, '--rootfs', 'local-zfs:8', '--ssh-public-keys', keys])).code).toBe(0);
+    const ak = path.join(node.stateDir, 'guests/106/rootfs/root/.ssh/authorized_keys');
+    expect(fs.readFileSync(ak, 'utf8')).toBe(`# --- BEGIN PVE ---\n${sshKey('admin@phoenix')}\n# --- END PVE ---\n`);
+    expect(fs.statSync(ak).mode & 0o777).toBe(0o700);
+    expect(readGuestConfig(node.stateDir, 106)?.props['ssh-public-keys']).toBeUndefined();
+    expect((await node.run('pct', ['destroy', '106'])).code).toBe(0);
+
+    expect(await node.run('pct', ['create', '107', TEMPLATE_VOLID, '--rootfs', 'local-zfs:8', '--ssh-public-keys', path.join(tmp, 'nope')])).toMatchObject({
+      code: 255,
+      stderr: `can't open '${path.join(tmp, 'nope')}' - No such file or directory\n`,
+    });
+    // A key ssh-keygen cannot read (truncated blob) fails validation before anything is created.
+    fs.writeFileSync(keys, 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx9c2VlZHNhbXBsZWtleWZvcnRlc3Rz admin@phoenix\n');
+    expect(await node.run('pct', ['create', '107', TEMPLATE_VOLID, '--rootfs', 'local-zfs:8', '--ssh-public-keys', keys])).toMatchObject({
+      code: 255,
+      stderr: 'SSH public key validation error\n',
+    });
+    expect(readGuestConfig(node.stateDir, 107)).toBeUndefined();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+});
+
 describe('pct set / resize / unlock', () => {
   it('sets and deletes options; description is escaped in pct config', async () => {
     expect((await node.run('pct', ['set', '105', '--cores', '2', '--features', 'nesting=1,keyctl=1', '--description', 'line one\nline: two'])).code).toBe(0);
@@ -135,6 +162,28 @@ describe('pct start / stop / exec / push / pull / destroy', () => {
     expect(current).toContain('cores: 2\n');
     expect((await node.run('pct', ['pending', '100'])).stdout).toContain('new features: nesting=1\n');
     expect(fs.readFileSync(path.join(node.stateDir, 'lxc/100.conf'), 'utf8')).toMatch(/\n\[pve:pending\]\nfeatures: nesting=1\n/);
+  });
+
+  it('applies the pending section on the next start: deletions first, a dropped mount point volume becomes unused', async () => {
+    expect((await node.run('pct', ['set', '100', '--dev0', '/dev/null', '--mp0', 'local-zfs:1,mp=/data'])).code).toBe(0);
+    const hot = readGuestConfig(node.stateDir, 100);
+    expect(hot?.props['dev0']).toBe('/dev/null');
+    expect(hot?.props['mp0']).toBe('local-zfs:subvol-100-disk-1,mp=/data,size=1G');
+    expect((await node.run('pct', ['set', '100', '--delete', 'dev0,mp0', '--mp1', 'local-zfs:2,mp=/srv'])).code).toBe(0);
+    const pending = fs.readFileSync(path.join(node.stateDir, 'lxc/100.conf'), 'utf8');
+    expect(pending).toMatch(/\n\[pve:pending\]\ndelete: dev0,mp0\nfeatures: nesting=1\n/);
+    expect(readGuestConfig(node.stateDir, 100)?.props['mp1']).toBe('local-zfs:subvol-100-disk-2,mp=/srv,size=2G');
+    expect((await node.run('pct', ['shutdown', '100'])).code).toBe(0);
+    expect(readGuestConfig(node.stateDir, 100)?.props['dev0']).toBe('/dev/null');
+    expect(await node.run('pct', ['start', '100'])).toMatchObject({ code: 0, stderr: '' });
+    const conf = readGuestConfig(node.stateDir, 100);
+    expect(conf?.props['dev0']).toBeUndefined();
+    expect(conf?.props['mp0']).toBeUndefined();
+    expect(conf?.props['unused0']).toBe('local-zfs:subvol-100-disk-1');
+    expect(conf?.props['features']).toBe('nesting=1');
+    expect(conf?.pending.props).toEqual({});
+    expect(fs.readFileSync(path.join(node.stateDir, 'lxc/100.conf'), 'utf8')).not.toContain('[pve:pending]');
+    expect((await node.run('pct', ['pending', '100'])).stdout).not.toMatch(/^(new|del) /m);
   });
 
   it('pushes and pulls files', async () => {
@@ -209,6 +258,18 @@ describe('snapshots, templates and clones', () => {
     expect(child?.props['rootfs']).toBe('local-zfs:subvol-111-disk-0,size=8G');
     expect(await node.run('pct', ['clone', '110', '111', '--snapname', 'golden'])).toMatchObject({ code: 255, stderr: `CT 111 already exists on node '${node.name}'\n` });
     expect(readGuestConfig(node.stateDir, 110)?.props['lock']).toBeUndefined();
+  });
+
+  it('a clone from a snapshot gets the snapshot comment as its description, not the CT description', async () => {
+    expect((await node.run('pct', ['set', '110', '--description', 'the CT itself'])).code).toBe(0);
+    expect((await node.run('pct', ['snapshot', '110', 's1', '--description', 'snap comment'])).code).toBe(0);
+    expect(readGuestConfig(node.stateDir, 110)?.snapshots['s1']?.description).toBe('snap comment\n');
+    expect((await node.run('pct', ['clone', '110', '113', '--snapname', 's1', '--full', '1'])).code).toBe(0);
+    expect((await node.run('pct', ['config', '113'])).stdout).toMatch(/^description: snap comment%0A$/m);
+    // A snapshot taken without a comment has no description: neither has its clone.
+    expect((await node.run('pct', ['clone', '110', '114', '--snapname', 'golden', '--full', '1'])).code).toBe(0);
+    expect(readGuestConfig(node.stateDir, 114)?.description).toBeUndefined();
+    expect((await node.run('pct', ['destroy', '114'])).code).toBe(0);
   });
 
   it('converts to a template and makes linked clones of it', async () => {

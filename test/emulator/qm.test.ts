@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clearFaults, readGuestConfig, setFaults, setTimeScale, zfsDatasets } from '../emulator/src/index.js';
 import type { EmulatedNodes } from '../harness/index.js';
-import { oneNode, type TestNode } from './emu-helpers.js';
+import { oneNode, sshKey, type TestNode } from './emu-helpers.js';
 
 // qm: VMs built the way Phoenix builds them (cloud image import, cloud-init, template, clones).
 let node: TestNode;
@@ -50,6 +50,30 @@ describe('building a template VM', () => {
     expect(await node.run('qm', ['set', '9000', '--ide0', 'local-zfs:cloudinit'])).toMatchObject({ code: 255, stderr: "ide0 - cloud-init drive is already attached at 'ide2'\n" });
     expect(await node.run('qm', ['set', '9000', '--scsi1', `local-zfs:0,import-from=/nonexistent.img`])).toMatchObject({ code: 255, stderr: "can't find file '/nonexistent.img'\n" });
     expect(zfsDatasets(node.stateDir)).toEqual(expect.arrayContaining(['rpool/data/vm-9000-disk-0', 'rpool/data/vm-9000-cloudinit']));
+  });
+
+  it('reads --sshkeys from a file and stores it URL-encoded, as the qm CLI does; keys are validated', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'qm-keys-'));
+    const keys = path.join(tmp, 'authorized_keys');
+    const text = `${sshKey('admin@phoenix')}\n${sshKey('ops (laptop)')}\n`;
+    fs.writeFileSync(keys, text);
+    expect(await node.run('qm', ['set', '9000', '--sshkeys', keys])).toMatchObject({ code: 0, stderr: '' });
+    // URI::Escape: everything but A-Za-z0-9-._~ is escaped, unlike encodeURIComponent ('(', ')').
+    const stored = readGuestConfig(node.stateDir, 9000)?.props['sshkeys'] ?? '';
+    expect(stored).toBe(encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`));
+    expect(stored).toContain('%28laptop%29%0A');
+    expect(decodeURIComponent(stored)).toBe(text);
+    expect((await node.run('qm', ['create', '9100', '--sshkeys', keys])).code).toBe(0);
+    expect(readGuestConfig(node.stateDir, 9100)?.props['sshkeys']).toBe(stored);
+    expect((await node.run('qm', ['destroy', '9100'])).code).toBe(0);
+    expect(await node.run('qm', ['set', '9000', '--sshkeys', path.join(tmp, 'nope')])).toMatchObject({
+      code: 255,
+      stderr: `can't open '${path.join(tmp, 'nope')}' - No such file or directory\n`,
+    });
+    fs.writeFileSync(keys, 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx9c2VlZHNhbXBsZWtleWZvcnRlc3Rz admin@phoenix\n');
+    expect(await node.run('qm', ['set', '9000', '--sshkeys', keys])).toMatchObject({ code: 255, stderr: 'SSH public key validation error\n' });
+    expect(readGuestConfig(node.stateDir, 9000)?.props['sshkeys']).toBe(stored);
+    fs.rmSync(tmp, { recursive: true, force: true });
   });
 
   it('resizes: grows, ignores the same size, refuses to shrink (exit 0: no exit hook)', async () => {
@@ -105,6 +129,16 @@ describe('running a VM', () => {
     expect(r.stdout).toBe('{\n   "err-data" : "oops\\n",\n   "exitcode" : 4,\n   "exited" : 1,\n   "out-data" : "hello\\n"\n}\n');
     expect(JSON.parse(r.stdout)).toEqual({ exitcode: 4, exited: 1, 'out-data': 'hello\n', 'err-data': 'oops\n' });
     expect(await node.run('qm', ['guest', 'exec', '9000'])).toMatchObject({ code: 255, stderr: 'command or input-data (or both) required\n' });
+  });
+
+  it('returns the pid when a command outlasts --timeout, as the CLI stops polling exec-status', async () => {
+    const r = await node.run('qm', ['guest', 'exec', '9000', '--timeout', '1', '--', 'sleep', '5']);
+    expect(r).toMatchObject({ code: 0, stderr: 'timeout reached, returning pid\n' });
+    expect(r.stdout).toMatch(/^\{\n {3}"pid" : \d+\n\}\n$/);
+    expect(await node.run('qm', ['guest', 'exec', '9000', '--synchronous', '0', '--timeout', '1', '--', 'true'])).toMatchObject({
+      code: 255,
+      stderr: "400 Parameter verification failed.\nsynchronous: needs to be set for 'timeout'\nqm guest exec <vmid> [<extra-args>] [OPTIONS]\n",
+    });
   });
 
   it('tracks cloud-init changes until qm cloudinit update', async () => {
@@ -173,5 +207,35 @@ describe('snapshots, templates and clones', () => {
     expect((await node.run('qm', ['destroy', '101', '--purge'])).stdout).toBe('purging VM 101 from related configurations..\n');
     expect(readGuestConfig(node.stateDir, 101)).toBeUndefined();
     expect(zfsDatasets(node.stateDir).filter((d) => /-101-/.test(d))).toEqual([]);
+  });
+});
+
+describe('pending changes and clones of snapshots', () => {
+  it('applies the pending section when the VM starts', async () => {
+    expect((await node.run('qm', ['create', '120', '--name', 'pend', '--memory', '512', '--cores', '1', '--cpu', 'host'])).code).toBe(0);
+    expect((await node.run('qm', ['start', '120'])).code).toBe(0);
+    expect(await node.run('qm', ['set', '120', '--cores', '2', '--delete', 'cpu'])).toMatchObject({ code: 0, stderr: '' });
+    expect((await node.run('qm', ['pending', '120'])).stdout).toContain('cur cores: 1\nnew cores: 2\ndel cpu: host\n');
+    expect(fs.readFileSync(path.join(node.stateDir, 'qemu-server/120.conf'), 'utf8')).toMatch(/\n\[PENDING\]\ncores: 2\ndelete: cpu\n/);
+    expect((await node.run('qm', ['shutdown', '120'])).code).toBe(0);
+    expect((await node.run('qm', ['start', '120'])).code).toBe(0);
+    const conf = readGuestConfig(node.stateDir, 120);
+    expect(conf?.props['cores']).toBe('2');
+    expect(conf?.props['cpu']).toBeUndefined();
+    expect(conf?.pending.props).toEqual({});
+    expect(fs.readFileSync(path.join(node.stateDir, 'qemu-server/120.conf'), 'utf8')).not.toContain('[PENDING]');
+    expect((await node.run('qm', ['stop', '120'])).code).toBe(0);
+  });
+
+  it('a clone from a snapshot gets the snapshot comment as its description', async () => {
+    expect((await node.run('qm', ['set', '120', '--description', 'the VM itself'])).code).toBe(0);
+    expect((await node.run('qm', ['snapshot', '120', 's1', '--description', 'snap comment'])).code).toBe(0);
+    expect((await node.run('qm', ['snapshot', '120', 's2'])).code).toBe(0);
+    expect((await node.run('qm', ['clone', '120', '121', '--snapname', 's1', '--full', '1'])).code).toBe(0);
+    expect((await node.run('qm', ['config', '121'])).stdout).toMatch(/^description: snap comment%0A$/m);
+    expect((await node.run('qm', ['clone', '120', '122', '--snapname', 's2', '--full', '1'])).code).toBe(0);
+    expect(readGuestConfig(node.stateDir, 122)?.description).toBeUndefined();
+    expect((await node.run('qm', ['clone', '120', '123', '--full', '1'])).code).toBe(0);
+    expect(readGuestConfig(node.stateDir, 123)?.description).toBe('the VM itself\n');
   });
 });

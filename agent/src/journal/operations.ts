@@ -327,7 +327,7 @@ export class OperationManager {
           })
           .catch((e: unknown) => opLog.error({ err: e }, 'could not record the operation failure'));
       }
-      if (isPhoenixError(err)) opLog.warn({ code, msg: message }, 'operation failed');
+      if (isPhoenixError(err)) opLog.warn({ code, error: message }, 'operation failed');
       else opLog.error({ err }, 'operation failed with an unexpected error');
     } finally {
       release?.();

@@ -60,7 +60,7 @@ export class GpuInventory implements GpuSource {
       executor: this.options.executor,
       intervalMs: this.options.intervalMs,
       logger: log,
-      onError: (message) => log.warn({ msg: message }, 'GPU sampler'),
+      onError: (message) => log.warn({ detail: message }, 'GPU sampler problem'),
     });
     this.sampler.start();
   }

@@ -102,6 +102,25 @@ function num(x: number): string {
   return Number.isInteger(x) ? String(x) : x.toFixed(1);
 }
 
+/**
+ * A scan remembered for one request shape. Every node outside `nodes` scores at most `threshold`
+ * or is infeasible; nodes changed since (the log after logPos) are judged again. Only valid within
+ * one state epoch (see ClusterState.epoch).
+ */
+interface ScanCache {
+  readonly nodes: number[];
+  readonly scores: number[];
+  threshold: number;
+  logPos: number;
+  readonly epoch: string;
+  readonly counts: Int32Array;
+  readonly feasible: number;
+}
+
+/** Nodes a scan remembers, and the most changed nodes a remembered scan is brought up to date with. */
+const CACHE_NODES = 32;
+const CACHE_MAX_CHANGED = 256;
+
 interface Snapshot {
   readonly assign: Int32Array;
   readonly disks: (Int32Array | null)[];
@@ -117,6 +136,14 @@ class Run {
   private readonly counts = new Int32Array(FILTER_COUNT);
   private readonly detailAll: boolean;
   private readonly useClasses: boolean;
+  private readonly useCache: boolean;
+  /** Per request shape: the best nodes of its last full scan, kept current from the change log. */
+  private readonly cache = new Map<string, ScanCache>();
+  /** Nodes changed by commit/uncommit, in order. */
+  private log = new Int32Array(1024);
+  private logLen = 0;
+  private readonly seen: Int32Array;
+  private seenStamp = 0;
   private readonly exactSearch: boolean;
   private budget: number;
   // Scratch written by evaluate() for the node it last accepted.
@@ -149,10 +176,12 @@ class Run {
     });
     this.detailAll = options.detail === 'nodes';
     this.useClasses = options.scan !== 'every-node';
+    this.useCache = options.scan !== 'every-node';
     this.budget = options.improve === false ? 0 : (options.improve?.maxEvaluations ?? DEFAULT_IMPROVE_BUDGET);
     this.exactSearch = options.improve === false ? false : (options.improve?.exactSearch ?? true);
     this.state = new ClusterState(view, policy);
     this.reqs = buildRequests(this.state, pending);
+    this.seen = new Int32Array(this.state.n);
     this.sign = policy.strategy === 'binpack' ? 1 : -1;
     const w = policy.weights;
     const wsum = w.cpu + w.memory + w.gpu + w.storage;
@@ -469,6 +498,85 @@ class Run {
   // ---- bookkeeping ------------------------------------------------------------------------------
 
   /**
+   * A number that changes whenever something outside the changed nodes can alter the request's
+   * verdicts: its template appearing or vanishing, or a shared storage it may use filling up.
+   */
+  private epochOf(req: Req): string {
+    const st = this.state;
+    let key = req.template ? String(st.templateEpoch.get(req.template.key) ?? 0) : '';
+    for (const d of req.disks) {
+      if (d.sid >= 0) {
+        const set = d.entry as Int32Array;
+        // the slot of an explicit shared storage is the same on every node that has it
+        const list = st.storageSet(d.sid).list;
+        const slot = list.length > 0 ? (st.stSlot[set[list[0] as number] as number] as number) : -1;
+        if (slot >= 0 && st.slotShared[slot] === 1) key += `,${slot}:${st.slotEpoch[slot]}`;
+      } else if ((st.sharedFallback & d.content) !== 0) {
+        for (let slot = 0; slot < st.slotShared.length; slot++) {
+          if (st.slotShared[slot] === 1) key += `,${slot}:${st.slotEpoch[slot]}`;
+        }
+      }
+    }
+    return key;
+  }
+
+  private logChange(node: number, disks: Int32Array): void {
+    const st = this.state;
+    if (this.logLen === this.log.length) {
+      const grown = new Int32Array(this.log.length * 2);
+      grown.set(this.log);
+      this.log = grown;
+    }
+    this.log[this.logLen++] = node;
+    for (let k = 0; k < disks.length; k++) {
+      const slot = st.stSlot[disks[k] as number] as number;
+      if (st.slotShared[slot] === 1) st.slotEpoch[slot] = (st.slotEpoch[slot] as number) + 1;
+    }
+  }
+
+  /**
+   * The best node for `req` from its remembered scan, or undefined when a full scan is needed.
+   * Exact: the nodes changed since are judged again; any other node scores at most the threshold.
+   */
+  private fromCache(req: Req): number | undefined {
+    const entry = this.cache.get(req.shape);
+    if (entry === undefined || this.logLen - entry.logPos > CACHE_MAX_CHANGED || this.epochOf(req) !== entry.epoch) return undefined;
+    const stamp = ++this.seenStamp;
+    const { nodes, scores } = entry;
+    for (let p = entry.logPos; p < this.logLen; p++) {
+      const node = this.log[p] as number;
+      if (this.seen[node] === stamp) continue;
+      this.seen[node] = stamp;
+      const at = nodes.indexOf(node);
+      if (at >= 0) {
+        nodes.splice(at, 1);
+        scores.splice(at, 1);
+      }
+      if (this.evaluate(req, node, false) !== FEASIBLE || this.score <= entry.threshold) continue;
+      let x = nodes.length;
+      while (x > 0 && ((scores[x - 1] as number) < this.score || ((scores[x - 1] as number) === this.score && (nodes[x - 1] as number) > node))) x--;
+      nodes.splice(x, 0, node);
+      scores.splice(x, 0, this.score);
+    }
+    while (nodes.length > 2 * CACHE_NODES) {
+      nodes.pop();
+      entry.threshold = Math.max(entry.threshold, scores.pop() as number);
+    }
+    entry.logPos = this.logLen;
+    this.counts.set(entry.counts);
+    this.fastFeasible = entry.feasible;
+    if (nodes.length === 0) {
+      if (entry.threshold !== -Infinity) return undefined;
+      this.fastBest = -Infinity;
+      return -1;
+    }
+    // a node outside the list may tie with the best: only a full scan can break that tie
+    if ((scores[0] as number) <= entry.threshold) return undefined;
+    this.fastBest = scores[0] as number;
+    return nodes[0] as number;
+  }
+
+  /**
    * Takes guest i off its node and returns what it held there, with its score for exactly that
    * choice of storages and GPUs (the same arithmetic as evaluate()).
    */
@@ -545,6 +653,7 @@ class Run {
       st.slotFree[slot] = (st.slotFree[slot] as number) - (req.disks[k] as Req['disks'][number]).sizeGiB;
     }
     this.disksOf[i] = disks;
+    this.logChange(node, disks);
     const gpu = req.gpu;
     if (gpu !== undefined) {
       const picks = Int32Array.from(this.gpuPick.subarray(0, this.gpuPicked));
@@ -582,6 +691,7 @@ class Run {
         st.slotFree[slot] = (st.slotFree[slot] as number) + (req.disks[k] as Req['disks'][number]).sizeGiB;
       }
     }
+    this.logChange(node, disks ?? new Int32Array(0));
     const picks = this.gpusOf[i];
     const taken = this.gpuTaken[i];
     if (picks && taken) {
@@ -604,6 +714,8 @@ class Run {
   private fastFeasible = 0;
   private fastBest = -Infinity;
   private chosenSlot = new Int32Array(4);
+  private readonly topNodes = new Int32Array(CACHE_NODES);
+  private readonly topScores = new Float64Array(CACHE_NODES);
   private visit = new Int32Array(0);
   private visitWeight = new Int32Array(0);
 
@@ -618,6 +730,13 @@ class Run {
     const policy = this.policy;
     // A full scan visits every touched node and one untouched node per class, weighted by how
     // many untouched nodes that one stands for (for the rejection counts).
+    if (this.useCache) {
+      const hit = this.fromCache(req);
+      if (hit !== undefined) {
+        this.budget -= req.driver !== null ? req.driver.length : st.n;
+        return hit;
+      }
+    }
     let drv = req.driver;
     let weight: Int32Array | null = null;
     if (drv === null && this.useClasses) {
@@ -671,6 +790,7 @@ class Run {
     const invSlotTotal = st.invSlotTotal;
     const invMeanSlot = st.invMeanSlot;
     const slotShared = st.slotShared;
+    const localContent = st.localContent;
     const invMeanCpu = st.invMeanCpu;
     const invMeanMem = st.invMeanMem;
     const disks = req.disks;
@@ -689,6 +809,12 @@ class Run {
     let best = -1;
     let bestScore = -Infinity;
     let feasible = 0;
+    // the best nodes, for the cache (not when one node stands for a class of them)
+    const remember = this.useCache && weight === null;
+    const topN = this.topNodes;
+    const topS = this.topScores;
+    let topCount = 0;
+    let dropped = -Infinity;
     let rPinned = 0;
     let rDown = 0;
     let rLabels = 0;
@@ -769,9 +895,12 @@ class Run {
           let bestGain = -Infinity;
           let bestTier = 2;
           const content = d.content;
+          // a node's own storage; a shared one only on a node that has none for this content
+          const wantShared = ((localContent[i] as number) & content) === 0 ? 1 : 0;
           for (let x = s; x < e; x++) {
             if (((stContent[x] as number) & content) === 0) continue;
             const slot = stSlot[x] as number;
+            if (slotShared[slot] !== wantShared) continue;
             let pend = 0;
             for (let j = 0; j < k; j++) if (chosenSlot[j] === slot) pend += (disks[j] as Req['disks'][number]).sizeGiB;
             const f = (slotFree[slot] as number) - pend;
@@ -822,6 +951,24 @@ class Run {
         bestScore = score;
         best = i;
       }
+      if (remember) {
+        // nodes come in ascending order, so an equal score ranks after the ones already kept
+        let x = -1;
+        if (topCount < CACHE_NODES) x = topCount++;
+        else if (score > (topS[CACHE_NODES - 1] as number)) {
+          dropped = Math.max(dropped, topS[CACHE_NODES - 1] as number);
+          x = CACHE_NODES - 1;
+        } else if (score > dropped) dropped = score;
+        if (x >= 0) {
+          while (x > 0 && (topS[x - 1] as number) < score) {
+            topS[x] = topS[x - 1] as number;
+            topN[x] = topN[x - 1] as number;
+            x--;
+          }
+          topS[x] = score;
+          topN[x] = i;
+        }
+      }
     }
     counts[F_PINNED] = (counts[F_PINNED] as number) + rPinned;
     counts[F_DOWN] = (counts[F_DOWN] as number) + rDown;
@@ -831,6 +978,17 @@ class Run {
     counts[F_CPU] = (counts[F_CPU] as number) + rCpu;
     counts[F_MEMORY] = (counts[F_MEMORY] as number) + rMemory;
     counts[F_STORAGE] = (counts[F_STORAGE] as number) + rStorage;
+    if (remember) {
+      this.cache.set(req.shape, {
+        nodes: Array.from(topN.subarray(0, topCount)),
+        scores: Array.from(topS.subarray(0, topCount)),
+        threshold: dropped,
+        logPos: this.logLen,
+        epoch: this.epochOf(req),
+        counts: Int32Array.from(counts),
+        feasible,
+      });
+    }
     this.fastFeasible = feasible;
     this.fastBest = bestScore;
     // charged by candidate nodes, not by the nodes actually looked at: the same in both scan modes
@@ -982,9 +1140,12 @@ class Run {
         let bestGain = -Infinity;
         let bestTier = 2;
         let largest = -1;
+        // a node's own storage; a shared one only on a node that has none for this content
+        const wantShared = ((st.localContent[node] as number) & d.content) === 0 ? 1 : 0;
         for (let x = s; x < e; x++) {
           if (((st.stContent[x] as number) & d.content) === 0) continue;
           const slot = st.stSlot[x] as number;
+          if (st.slotShared[slot] !== wantShared) continue;
           const free = (st.slotFree[slot] as number) - this.pendingOnSlot(disks, slot, k);
           if (free > largest) largest = free;
           if (free + 1e-9 < d.sizeGiB) continue;

@@ -56,6 +56,12 @@ export class ClusterState {
   readonly invSlotTotal: Float64Array;
   /** 1 for a shared storage (one pool seen from several nodes). */
   readonly slotShared: Uint8Array;
+  /** Per slot: bumped whenever its free space changes (used for shared slots). */
+  readonly slotEpoch: Int32Array;
+  /** Per node: the content types its own (not shared) storages offer, as CONTENT_BIT flags. */
+  readonly localContent: Int32Array;
+  /** Content types for which some node has no storage of its own (and so may use a shared one). */
+  readonly sharedFallback: number;
   /**
    * 1 / the mean capacity of each resource. A node's (or storage's) term in the objective is
    * weighted by its capacity over the mean, so placements are judged by utilisation in percent:
@@ -237,6 +243,21 @@ export class ClusterState {
     this.invSlotTotal = Float64Array.from(slotTotal, (t) => (t > 0 ? 1 / t : 0));
     this.slotShared = new Uint8Array(slotTotal.length);
     for (const slot of sharedSlots.values()) this.slotShared[slot] = 1;
+    this.slotEpoch = new Int32Array(slotTotal.length);
+    this.localContent = new Int32Array(n);
+    let fallback = 0;
+    for (let i = 0; i < n; i++) {
+      let local = 0;
+      let shared = 0;
+      const s0 = this.stStart[i] as number;
+      for (let x = s0; x < s0 + (this.stCount[i] as number); x++) {
+        if (this.slotShared[this.stSlot[x] as number] === 1) shared |= this.stContent[x] as number;
+        else local |= this.stContent[x] as number;
+      }
+      this.localContent[i] = local;
+      fallback |= shared & ~local;
+    }
+    this.sharedFallback = fallback;
     const mean = (xs: ArrayLike<number>): number => {
       let sum = 0;
       let count = 0;
@@ -366,16 +387,12 @@ export class ClusterState {
     p[node] = on ? 1 : 0;
     const before = this.templateNodeCount.get(key) ?? 0;
     this.templateNodeCount.set(key, before + (on ? 1 : -1));
-    // a template now on some node (or on none) can change the verdict of every node
-    if (before === 0 || before === 1) this.epoch++;
+    // a template now on some node (or on none) can change the verdict of every node for its clones
+    if (before === 0 || (before === 1 && !on)) this.templateEpoch.set(key, (this.templateEpoch.get(key) ?? 0) + 1);
   }
 
-  /**
-   * Changes that can alter the verdict or score of nodes other than the one a guest goes to or
-   * leaves: bumped when a template appears on its first node or leaves its last one, and when a
-   * shared storage fills or drains. Cached scans are only reused within one epoch.
-   */
-  epoch = 0;
+  /** Bumped when a template appears on its first node or leaves its last one. */
+  readonly templateEpoch = new Map<string, number>();
 
   isNatural(key: string, node: number): boolean {
     return this.natural.get(key)?.[node] === 1;

@@ -1,0 +1,173 @@
+/**
+ * The leader's side of apply: picks up requests from KV, plans them against the current view,
+ * executes through the agents and journals every guest, publishing events as it goes. A request
+ * whose run is still "running" under an older leader is resumed: the journal and the agents'
+ * idempotency keys make sure nothing is done twice.
+ */
+import type { NatsConnection } from '@nats-io/transport-node';
+import { subjects, type Logger } from '@phoenix/shared';
+import { Allocator } from '../alloc/index.js';
+import { AgentClient, agentRunner } from '../agents/index.js';
+import { buildPlan } from '../cluster/plan-build.js';
+import { requestBucket, specBucket, SPEC_KEY, type ApplyRequest, type RunEvent } from '../cluster/requests.js';
+import { executePlan, type ApplyEvent, type GuestOutcome } from '../reconcile/execute.js';
+import type { PlannedGuest } from '../reconcile/types.js';
+import { loadSpecText } from '../spec/load.js';
+import { ApplyJournal, RunJournal, kvPrefix, type StateStore } from '../state/index.js';
+import type { TlsMaterial } from '@phoenix/shared';
+import type { ViewKeeper } from './view-keeper.js';
+
+export interface RunExecutorOptions {
+  nc: NatsConnection;
+  store: StateStore;
+  keeper: ViewKeeper;
+  cluster: string;
+  id: string;
+  tls: TlsMaterial;
+  caPem: string;
+  perNode: number;
+  token: () => number;
+  logger: Logger;
+}
+
+export class RunExecutor {
+  readonly #journal: ApplyJournal;
+  readonly #clients = new Map<string, AgentClient>();
+  readonly #active = new Set<string>();
+  #timer: NodeJS.Timeout | undefined;
+  #abort = new AbortController();
+
+  constructor(private readonly o: RunExecutorOptions) {
+    this.#journal = new ApplyJournal(o.store);
+  }
+
+  /** Polls for requests while leading. */
+  start(): void {
+    this.#abort = new AbortController();
+    const tick = (): void => {
+      void this.#poll().catch((err: unknown) => this.o.logger.warn({ err }, 'request poll failed'));
+    };
+    this.#timer = setInterval(tick, 300);
+    tick();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#abort.abort();
+  }
+
+  async #poll(): Promise<void> {
+    const requests = await requestBucket(this.o.store).list(kvPrefix('request'));
+    for (const { value: req } of requests.sort((a, b) => a.value.createdAt.localeCompare(b.value.createdAt))) {
+      if (this.#active.has(req.runId)) continue;
+      const run = await this.#journal.getRun(req.runId);
+      if (run && run.state !== 'running') continue;
+      // One run at a time, oldest first: later runs see the earlier one's result.
+      if (this.#active.size > 0) return;
+      this.#active.add(req.runId);
+      void this.#execute(req, run !== null)
+        .catch((err: unknown) => this.o.logger.error({ err, runId: req.runId }, 'run failed'))
+        .finally(() => this.#active.delete(req.runId));
+      return;
+    }
+  }
+
+  #client(node: string): AgentClient {
+    let c = this.#clients.get(node);
+    const address = this.o.keeper.address(node);
+    if (!address) throw new Error(`no address known for the agent on ${node}`);
+    if (!c) {
+      c = new AgentClient({ node, address }, { tls: this.o.tls, requester: `coordinator/${this.o.id}`, fencingToken: this.o.token });
+      this.#clients.set(node, c);
+    }
+    return c;
+  }
+
+  #publish(event: Omit<RunEvent, 'time'>): void {
+    this.o.nc.publish(subjects.events(this.o.cluster, 'apply'), JSON.stringify({ ...event, time: new Date().toISOString() }));
+  }
+
+  async #execute(req: ApplyRequest, resume: boolean): Promise<void> {
+    const actor = { owner: this.o.id, fencingToken: this.o.token() };
+    if (resume) await this.#journal.resumeRun(req.runId, actor);
+    else await this.#journal.startRun(req.runId, actor, { kind: req.kind });
+    this.o.logger.info({ runId: req.runId, kind: req.kind, resume }, 'run started');
+    let state: 'succeeded' | 'failed' | 'partial' = 'failed';
+    let message = '';
+    try {
+      const outcomes = await this.#runPlan(req, actor);
+      const failed = outcomes.filter((o) => o.status === 'failed' || o.status === 'blocked').length;
+      state = failed === 0 ? 'succeeded' : failed === outcomes.length ? 'failed' : 'partial';
+    } catch (err) {
+      message = err instanceof Error ? err.message : String(err);
+      this.o.logger.error({ err, runId: req.runId }, 'run could not be planned');
+    }
+    await this.#journal.finishRun(req.runId, actor, state);
+    this.#publish({ runId: req.runId, type: 'finished', runState: state, ...(message ? { error: message } : {}) });
+  }
+
+  async #runPlan(req: ApplyRequest, actor: { owner: string; fencingToken: number }): Promise<GuestOutcome[]> {
+    const specRecord = await specBucket(this.o.store).get(SPEC_KEY);
+    if (!specRecord) throw new Error('no spec has been submitted');
+    const { compiled } = loadSpecText(specRecord.value.yaml, 'spec');
+    const allocator = new Allocator(this.o.store, { networks: [...compiled.networks.values()] });
+    const view = this.o.keeper.view;
+    let guests: PlannedGuest[];
+    if (req.kind === 'apply') {
+      const plan = await buildPlan(compiled, view, {
+        limits: { perNode: this.o.perNode },
+        allocator,
+        featureParams: { trusted_ca: { ca_cert: this.o.caPem } },
+      });
+      for (const u of plan.unplaced) this.#publish({ runId: req.runId, type: 'done', guest: u.guest, status: 'unplaced', error: u.reason });
+      guests = plan.guests;
+      this.#publish({ runId: req.runId, type: 'plan', message: JSON.stringify({ guests: guests.map((g) => ({ id: g.id, node: g.node, vmid: g.vmid, action: g.action })), estimate: plan.estimate.makespanSeconds }) });
+    } else {
+      guests = await this.#deletions(req, allocator);
+    }
+    const emit = (e: ApplyEvent): void => {
+      const base = { runId: req.runId, guest: e.guest.id, node: e.guest.node, vmid: e.guest.vmid };
+      if (e.type === 'start') this.#publish({ ...base, type: 'start', message: e.guest.action });
+      else if (e.type === 'progress') this.#publish({ ...base, type: 'progress', step: e.step, state: e.state, message: e.message });
+      else if (e.type === 'log') this.#publish({ ...base, type: 'log', step: e.step, message: e.line });
+      else {
+        const err = e.outcome.error;
+        this.#publish({ ...base, type: 'done', status: e.outcome.status, changed: e.outcome.changed, ...(err ? { error: err instanceof Error ? err.message : String(err) } : {}) });
+      }
+    };
+    const outcomes = await executePlan(guests, {
+      limits: { perNode: this.o.perNode },
+      runner: agentRunner(req.runId, (node) => this.#client(node)),
+      journal: new RunJournal(this.#journal, req.runId, actor),
+      emit,
+      signal: this.#abort.signal,
+    });
+    if (req.kind !== 'apply') {
+      for (const o of outcomes) if (o.status === 'converged') await allocator.release(o.id);
+    }
+    return outcomes;
+  }
+
+  /** Guests to remove: one by name, or every guest Phoenix allocated; dependents before templates. */
+  async #deletions(req: ApplyRequest, allocator: Allocator): Promise<PlannedGuest[]> {
+    const allocations = await allocator.list();
+    const view = this.o.keeper.view;
+    const targets = allocations.filter((a) => req.kind === 'destroy' || a.guestId === req.guest || a.guestId.startsWith(`${req.guest}@`));
+    const located = targets.flatMap((a) => {
+      const node = view.nodes.find((n) => n.guests.some((g) => g.vmid === a.vmid));
+      return node ? [{ id: a.guestId, vmid: a.vmid, node: node.name }] : [];
+    });
+    // Clones can only go after their sources: delete in descending VMID-chain order by making
+    // every guest depend on the ones that clone from it is unknown here, so delete templates last.
+    const templates = new Set(view.nodes.flatMap((n) => n.guests.filter((g) => g.template || g.snapshots.length > 0).map((g) => `${n.name}/${g.vmid}`)));
+    const leaves = located.filter((l) => !templates.has(`${l.node}/${l.vmid}`));
+    return located.map((l) => ({
+      id: l.id,
+      vmid: l.vmid,
+      node: l.node,
+      action: 'delete' as const,
+      steps: [{ name: 'delete', reason: req.kind === 'destroy' ? 'destroy' : 'deleted from the cluster', estSeconds: 2 }],
+      dependsOn: templates.has(`${l.node}/${l.vmid}`) ? leaves.map((x) => x.id) : [],
+    }));
+  }
+}
