@@ -121,7 +121,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await agent?.stop();
+  await agent?.dispose();
   await pki?.dispose();
   await emulated?.teardown();
 });

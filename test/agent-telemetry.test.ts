@@ -84,7 +84,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(Object.values(agents).map((a) => a.stop()));
+  await Promise.all(Object.values(agents).map((a) => a.dispose()));
   sub?.unsubscribe();
   await coordinator?.close();
   await nats?.dispose();

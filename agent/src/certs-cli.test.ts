@@ -1,17 +1,19 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { certsMain } from './certs-cli.js';
 
 const run = promisify(execFile);
 
 describe('phoenix-certs', () => {
   it('makes a CA and a node certificate carrying the role, name and hosts, without printing keys', async () => {
-    const dir = join(await mkdtemp(join(tmpdir(), 'phoenix-certs-')), 'tls');
+    const base = await mkdtemp(join(tmpdir(), 'phoenix-certs-'));
+    const dir = join(base, 'tls');
     const out: string[] = [];
+    onTestFinished(() => rm(base, { recursive: true, force: true }));
     expect(await certsMain(['ca', '--dir', dir], (l) => out.push(l))).toBe(0);
     expect(await certsMain(['issue', '--dir', dir, '--role', 'agent', '--name', 'pve1', '--host', 'pve1', '--host', '10.0.0.11'], (l) => out.push(l))).toBe(0);
     expect(out).toEqual([join(dir, 'ca.pem'), `ca   ${join(dir, 'ca.pem')}`, `cert ${join(dir, 'pve1.pem')}`, `key  ${join(dir, 'pve1.key')}`]);

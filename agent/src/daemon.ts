@@ -112,7 +112,10 @@ export class AgentDaemon {
       log: log.child({ component: 'pipeline' }),
       isOperationActive: (vmid) => locks.holderOf(guestLockKey(vmid)) !== undefined,
     });
-    const resources = new NodeResources();
+    const resources = new NodeResources(async () => {
+      const st = await drivers.pvesh.get<{ cpuinfo?: { cpus?: number; model?: string }; memory?: { total?: number } }>(`/nodes/${config.node}/status`);
+      return { cpus: st.cpuinfo?.cpus ?? 0, cpuModel: st.cpuinfo?.model ?? 'unknown', memoryTotalBytes: st.memory?.total ?? 0 };
+    });
     const gpus = new GpuInventory({
       executor: drivers.executor,
       nvidia: drivers.nvidia,

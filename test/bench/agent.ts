@@ -190,7 +190,7 @@ async function main(): Promise<number> {
   track(agentSeries, pid, Date.now());
   track(smiSeries, samplerPid(pid), Date.now());
 
-  await agent.stop();
+  await agent.dispose();
   await watcher.close();
   await nats.dispose();
   await pki.dispose();

@@ -320,6 +320,15 @@ describe('GPU in a guest', () => {
     expect((await sh(g, 'docker info | grep Runtime; docker run --rm --gpus all nvidia/cuda:12.8.0-base-ubuntu24.04 nvidia-smi; echo rc=$?')).out).toBe(
       ' Runtimes: io.containerd.runc.v2 nvidia runc\n Default Runtime: nvidia\nrc=0\n',
     );
+    // Inside an unprivileged CT the toolkit must not manage device cgroups: nvidia-ctk edits its config.toml.
+    const toml = '/etc/nvidia-container-runtime/config.toml';
+    expect((await sh(g, `grep -n no-cgroups ${toml}; nvidia-ctk config --set nvidia-container-cli.no-cgroups=true --in-place; echo rc=$?; grep -n no-cgroups ${toml}`)).out).toBe(
+      '13:#no-cgroups = false\nrc=0\n13:no-cgroups = true\n',
+    );
+    const set = await sh(g, `nvidia-ctk config --set nvidia-container-runtime.log-level=debug --set nvidia-ctk.new-key=abc; echo rc=$?; grep -c . ${toml}`);
+    expect(set.out).toContain('[nvidia-container-runtime]\n#debug = "/var/log/nvidia-container-runtime.log"\nlog-level = "debug"\n');
+    expect(set.out).toContain('[nvidia-ctk]\npath = "nvidia-ctk"\nnew-key = "abc"\nrc=0\n');
+    expect(await readFile(join(g, toml.slice(1)), 'utf8')).toContain('log-level = "info"\n');
   });
 
   it('gives a VM its vfio-bound GPU with the VM\'s own driver version', async () => {
@@ -362,6 +371,97 @@ describe('GPU in a guest', () => {
       execInGuest(g, ['nvidia-smi', '--query-gpu=index', '--format=csv,noheader', '-lms', '100'], { gpuVisible: true, stateDir, timeoutMs: 700, stdout: sink }),
     ).rejects.toBeInstanceOf(GuestExecTimeoutError);
     expect(chunks.join('').split('\n').filter((l) => l === '0').length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('release tarballs, .deb archives and the Smallstep tools', () => {
+  it('serves a release tarball holding an executable named after the project; tar extracts it', async () => {
+    const g = await newGuest();
+    const url = 'https://github.com/traefik/traefik/releases/download/v3.1.6/traefik_v3.1.6_linux_amd64.tar.gz';
+    const r = await sh(
+      g,
+      `curl -fsSL -o /tmp/traefik.tar.gz ${url} && head -c 2 /tmp/traefik.tar.gz | od -An -tx1 && tar -tzf /tmp/traefik.tar.gz && ` +
+        'tar -xzf /tmp/traefik.tar.gz -C /usr/local/bin traefik && ls -l /usr/local/bin/traefik | cut -c1-10 && /usr/local/bin/traefik version; ' +
+        '/usr/local/bin/traefik --configFile=/etc/traefik/traefik.yaml; echo rc=$?; ' +
+        'wget -q https://downloads.example.com/tools/node_exporter-1.8.2.linux-amd64.tgz -O /tmp/ne.tgz && tar -xzf /tmp/ne.tgz -C /tmp node_exporter && /tmp/node_exporter --version',
+    );
+    expect(r.out).toBe(
+      ' 1f 8b\nCHANGELOG.md\nLICENSE.md\ntraefik\n-rwxr-xr-x\n' +
+        'Version:      3.1.6\nCodename:     comte\nGo version:   go1.23.2\nBuilt:        2024-10-09T12:58:04Z\nOS/Arch:      linux/amd64\n' +
+        'rc=1\nnode_exporter version 1.8.2 (linux/amd64)\n',
+    );
+    expect(r.err).toContain('traefik: runs as a service');
+    // Deterministic: the same URL gives the same bytes.
+    const [again, first] = (await sh(g, `curl -fsSL ${url} | sha256sum; sha256sum < /tmp/traefik.tar.gz`)).out.split('\n');
+    expect(again).toMatch(/^[0-9a-f]{64} {2}-$/);
+    expect(again).toBe(first);
+  });
+
+  it('dpkg -i installs a downloaded .deb and refuses files that are not Debian archives', async () => {
+    const g = await newGuest(DEBIAN);
+    const r = await sh(
+      g,
+      'curl -fsSL -o /tmp/k.deb https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/cuda-keyring_1.1-1_all.deb && dpkg -i /tmp/k.deb; ' +
+        "echo rc=$?; dpkg-query -W -f='${Version} ${Architecture}\\n' cuda-keyring; cat /etc/apt/sources.list.d/cuda-debian12-x86_64.list; " +
+        'echo junk > /tmp/bad.deb; dpkg -i /tmp/bad.deb; echo rc=$?; dpkg -i /tmp/none.deb; echo rc=$?',
+    );
+    expect(r.out).toBe(
+      'Selecting previously unselected package cuda-keyring.\n' +
+        `(Reading database ... ${/\.\.\. (\d+) files/.exec(r.out)?.[1] ?? '?'} files and directories currently installed.)\n` +
+        'Preparing to unpack /tmp/k.deb ...\nUnpacking cuda-keyring (1.1-1) ...\nSetting up cuda-keyring (1.1-1) ...\nrc=0\n1.1-1 all\n' +
+        'deb [signed-by=/usr/share/keyrings/cuda-archive-keyring.gpg] https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/ /\nrc=1\nrc=2\n',
+    );
+    expect(r.err).toBe(
+      "dpkg-deb: error: '/tmp/bad.deb' is not a Debian format archive\ndpkg: error processing archive /tmp/bad.deb (--install):\n" +
+        " dpkg-deb --control subprocess returned error exit status 2\nErrors were encountered while processing:\n /tmp/bad.deb\n" +
+        "dpkg: error: cannot access archive '/tmp/none.deb': No such file or directory\n",
+    );
+  });
+
+  it('step ca init creates the CA under $(step path); the step-ca unit serves health and bootstrap', async () => {
+    const g = await newGuest();
+    const setup = await sh(
+      g,
+      'curl -fsSL https://packages.smallstep.com/keys/apt/repo-signing-key.gpg -o /etc/apt/keyrings/smallstep.asc && ' +
+        "echo 'deb [signed-by=/etc/apt/keyrings/smallstep.asc] https://packages.smallstep.com/stable/debian debs main' > /etc/apt/sources.list.d/smallstep.list && " +
+        'apt-get update -qq && apt-get install -y -qq step-cli step-ca ca-certificates >/dev/null && step version | head -n1 && step-ca version | head -n1 && ' +
+        'install -d -m 0700 /etc/step-ca && echo s3cret > /etc/step-ca/password.txt && STEPPATH=/etc/step-ca step path',
+    );
+    expect(setup).toMatchObject({ code: 0, out: 'Smallstep CLI/0.28.2 (linux/amd64)\nSmallstep CA/0.28.1 (linux/amd64)\n/etc/step-ca\n' });
+    const init =
+      'STEPPATH=/etc/step-ca step ca init --name "Phoenix CA" --dns ca.lab,10.0.0.9 --address :9000 --provisioner admin ' +
+      '--password-file /etc/step-ca/password.txt --provisioner-password-file /etc/step-ca/password.txt';
+    const r = await sh(g, init);
+    expect(r).toMatchObject({ code: 0, out: '' });
+    expect(r.err).toMatch(/^\nGenerating root certificate\.\.\. done!\nGenerating intermediate certificate\.\.\. done!\n\n/);
+    const fp = /Root fingerprint\S*:\S* ([0-9a-f]{64})\n/.exec(r.err)?.[1];
+    expect(fp).toBeDefined();
+    expect(r.err).toContain('Certificate Authority configuration\u001b[0m\u001b[1m:\u001b[0m /etc/step-ca/config/ca.json\n');
+    const files = await sh(g, 'cd /etc/step-ca && find . | sort && stat -c %a secrets/root_ca_key config/ca.json db && STEPPATH=/etc/step-ca step certificate fingerprint certs/root_ca.crt');
+    expect(files.out).toBe(
+      '.\n./certs\n./certs/intermediate_ca.crt\n./certs/root_ca.crt\n./config\n./config/ca.json\n./config/defaults.json\n./db\n' +
+        `./password.txt\n./secrets\n./secrets/intermediate_ca_key\n./secrets/root_ca_key\n600\n644\n700\n${fp}\n`,
+    );
+    const ca = JSON.parse(await readFile(join(g, 'etc/step-ca/config/ca.json'), 'utf8')) as Record<string, unknown>;
+    expect(ca).toMatchObject({ root: '/etc/step-ca/certs/root_ca.crt', crt: '/etc/step-ca/certs/intermediate_ca.crt', key: '/etc/step-ca/secrets/intermediate_ca_key', address: ':9000', dnsNames: ['ca.lab', '10.0.0.9'], db: { type: 'badgerv2', dataSource: '/etc/step-ca/db' }, authority: { provisioners: [{ type: 'JWK', name: 'admin' }] } });
+    expect(JSON.parse(await readFile(join(g, 'etc/step-ca/config/defaults.json'), 'utf8'))).toEqual({ 'ca-url': 'https://ca.lab:9000', 'ca-config': '/etc/step-ca/config/ca.json', fingerprint: fp, root: '/etc/step-ca/certs/root_ca.crt' });
+    // Initialising again would ask before overwriting: without a terminal it fails.
+    expect(await sh(g, init)).toMatchObject({ code: 1, err: expect.stringContaining('error allocating terminal: open /dev/tty: no such device or address\n') });
+
+    const unit = '[Unit]\nDescription=Smallstep CA\n[Service]\nExecStart=/usr/bin/step-ca /etc/step-ca/config/ca.json --password-file /etc/step-ca/password.txt\n[Install]\nWantedBy=multi-user.target\n';
+    await writeFile(join(g, 'etc/systemd/system/step-ca.service'), unit);
+    const boot = await sh(
+      g,
+      `step ca health --ca-url https://localhost:9000; echo rc=$?; systemctl enable --now step-ca 2>/dev/null; step ca health --ca-url https://localhost:9000; ` +
+        `step ca bootstrap --ca-url https://localhost:9000 --fingerprint ${'0'.repeat(64)}; echo rc=$?; ` +
+        `step ca bootstrap --ca-url localhost:9000 --fingerprint ${fp ?? ''} --install; echo rc=$?; step certificate fingerprint /root/.step/certs/root_ca.crt; ` +
+        'ls /usr/local/share/ca-certificates; grep -c BEGIN /etc/ssl/certs/ca-certificates.crt',
+    );
+    expect(boot.out).toMatch(new RegExp(`^rc=1\nok\nrc=1\nrc=0\n${fp ?? ''}\nPhoenix_CA_Root_CA_\\d+\\.crt\n1\n$`));
+    expect(boot.err).toContain('connect: connection refused');
+    expect(boot.err).toContain('error downloading root certificate: client.Root; root certificate SHA256 fingerprint do not match\n');
+    expect(boot.err).toContain('The root certificate has been saved in /root/.step/certs/root_ca.crt.\nThe authority configuration has been saved in /root/.step/config/defaults.json.\nInstalling the root certificate in the system truststore... done.\n');
+    expect(JSON.parse(await readFile(join(g, 'root/.step/config/defaults.json'), 'utf8'))).toEqual({ 'ca-url': 'https://localhost:9000', fingerprint: fp, root: '/root/.step/certs/root_ca.crt' });
   });
 });
 

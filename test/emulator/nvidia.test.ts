@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { addFault, readCalls } from './src/index.js';
 import { runNvidiaSmi, type Output } from './src/nvidia/cli.js';
 import { nvidiaDeviceNodes, nvidiaDriverVersionText } from './src/nvidia/host-facts.js';
 import { defaultGpu, readGpuState, removeGpuState, updateGpu, writeGpuState, type EmulatedGpu } from './src/nvidia/state.js';
@@ -323,6 +324,31 @@ describe('nvidia-smi sampling loop', () => {
     b.stdout.destroy();
     const code = await new Promise((r) => b.on('close', (c) => r(c)));
     expect(code).toBe(141);
+
+    // Like every emulated tool, each call is in calls.log: a loop with the status it ended with.
+    expect(readCalls(stateDir).map((c) => [c.tool, c.argv.at(-1), c.exitCode])).toEqual([
+      ['nvidia-smi', '200', 143],
+      ['nvidia-smi', '100', 141],
+    ]);
+  });
+
+  it('the executable logs every call and obeys injected faults', async () => {
+    await writeGpuState(stateDir, [{}]);
+    const env = { ...process.env, PVE_EMU_STATE: stateDir };
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const p = spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        p.stdout.on('data', (c: Buffer) => (out += c.toString()));
+        p.stderr.on('data', (c: Buffer) => (err += c.toString()));
+        p.on('close', (code) => resolve({ code, out, err }));
+      });
+    expect((await run(['-L'])).code).toBe(0);
+    await addFault(stateDir, { tool: 'nvidia-smi', kind: 'fail', message: 'Unable to determine the device handle for GPU0000:01:00.0: Unknown Error', exitCode: 15 });
+    expect(await run(['-L'])).toEqual({ code: 15, out: '', err: 'Unable to determine the device handle for GPU0000:01:00.0: Unknown Error\n' });
+    expect((await run(['-L'])).code).toBe(0);
+    expect(readCalls(stateDir).map((c) => c.exitCode)).toEqual([0, 15, 0]);
   });
 });
 

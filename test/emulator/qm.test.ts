@@ -210,9 +210,20 @@ describe('snapshots, templates and clones', () => {
   });
 });
 
-describe('pending changes and clones of snapshots', () => {
+describe('clones of snapshots and pending changes', () => {
+  it('a clone from a snapshot gets the snapshot comment as its description', async () => {
+    expect((await node.run('qm', ['create', '120', '--name', 'pend', '--memory', '512', '--cores', '1', '--cpu', 'host', '--description', 'the VM itself'])).code).toBe(0);
+    expect((await node.run('qm', ['snapshot', '120', 's1', '--description', 'snap comment'])).code).toBe(0);
+    expect((await node.run('qm', ['snapshot', '120', 's2'])).code).toBe(0);
+    expect((await node.run('qm', ['clone', '120', '121', '--snapname', 's1', '--full', '1'])).code).toBe(0);
+    expect((await node.run('qm', ['config', '121'])).stdout).toMatch(/^description: snap comment%0A$/m);
+    expect((await node.run('qm', ['clone', '120', '122', '--snapname', 's2', '--full', '1'])).code).toBe(0);
+    expect(readGuestConfig(node.stateDir, 122)?.description).toBeUndefined();
+    expect((await node.run('qm', ['clone', '120', '123', '--full', '1'])).code).toBe(0);
+    expect(readGuestConfig(node.stateDir, 123)?.description).toBe('the VM itself\n');
+  });
+
   it('applies the pending section when the VM starts', async () => {
-    expect((await node.run('qm', ['create', '120', '--name', 'pend', '--memory', '512', '--cores', '1', '--cpu', 'host'])).code).toBe(0);
     expect((await node.run('qm', ['start', '120'])).code).toBe(0);
     expect(await node.run('qm', ['set', '120', '--cores', '2', '--delete', 'cpu'])).toMatchObject({ code: 0, stderr: '' });
     expect((await node.run('qm', ['pending', '120'])).stdout).toContain('cur cores: 1\nnew cores: 2\ndel cpu: host\n');
@@ -224,18 +235,5 @@ describe('pending changes and clones of snapshots', () => {
     expect(conf?.props['cpu']).toBeUndefined();
     expect(conf?.pending.props).toEqual({});
     expect(fs.readFileSync(path.join(node.stateDir, 'qemu-server/120.conf'), 'utf8')).not.toContain('[PENDING]');
-    expect((await node.run('qm', ['stop', '120'])).code).toBe(0);
-  });
-
-  it('a clone from a snapshot gets the snapshot comment as its description', async () => {
-    expect((await node.run('qm', ['set', '120', '--description', 'the VM itself'])).code).toBe(0);
-    expect((await node.run('qm', ['snapshot', '120', 's1', '--description', 'snap comment'])).code).toBe(0);
-    expect((await node.run('qm', ['snapshot', '120', 's2'])).code).toBe(0);
-    expect((await node.run('qm', ['clone', '120', '121', '--snapname', 's1', '--full', '1'])).code).toBe(0);
-    expect((await node.run('qm', ['config', '121'])).stdout).toMatch(/^description: snap comment%0A$/m);
-    expect((await node.run('qm', ['clone', '120', '122', '--snapname', 's2', '--full', '1'])).code).toBe(0);
-    expect(readGuestConfig(node.stateDir, 122)?.description).toBeUndefined();
-    expect((await node.run('qm', ['clone', '120', '123', '--full', '1'])).code).toBe(0);
-    expect(readGuestConfig(node.stateDir, 123)?.description).toBe('the VM itself\n');
   });
 });

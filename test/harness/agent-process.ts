@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,12 +73,13 @@ export class AgentProcess {
     readonly options: AgentProcessOptions,
     readonly dir: string,
     private readonly configFile: string,
+    private readonly ownsDir: boolean,
   ) {}
 
   /** Starts an agent; `env` is added to its environment (e.g. PHOENIX_AGENT_* overrides). */
   static async start(options: AgentProcessOptions, env: NodeJS.ProcessEnv = {}): Promise<AgentProcess> {
     const dir = options.dir ?? (await mkdtemp(join(tmpdir(), `phoenix-agent-${options.node}-`)));
-    const agent = new AgentProcess(options, dir, join(dir, 'agent.yaml'));
+    const agent = new AgentProcess(options, dir, join(dir, 'agent.yaml'), options.dir === undefined);
     await agent.launch(env);
     return agent;
   }
@@ -226,6 +227,12 @@ export class AgentProcess {
     const info = await this.exitInfo;
     clearTimeout(timer);
     return info;
+  }
+
+  /** Stops the agent and removes the working directory the harness made for it. */
+  async dispose(): Promise<void> {
+    await this.stop();
+    if (this.ownsDir) await rm(this.dir, { recursive: true, force: true });
   }
 
   /** Starts the agent again with the same config, port and journal. */

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -139,6 +139,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server.shutdown(100);
+  await rm(dir, { recursive: true, force: true });
 });
 
 function client(who: string | undefined): agentv1.AgentServiceClient {

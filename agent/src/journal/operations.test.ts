@@ -1,7 +1,7 @@
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import {
   agentv1,
@@ -20,12 +20,20 @@ import { OperationManager, ShutdownCancelledError, type OperationHandle, type Op
 import { OperationJournal } from './store.js';
 
 const log = pino({ level: 'silent' });
+const dirs: string[] = [];
+afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'agent-journal-'));
+  dirs.push(dir);
+  return dir;
+}
 
 type Res = { result: agentv1.OperationResult | undefined };
 const codec = { toJSON: (r: Res) => agentv1.CreateGuestResponse.toJSON(r), fromJSON: (j: unknown) => agentv1.CreateGuestResponse.fromJSON(j) };
 
 async function setup(options: { lockWaitMs?: number; dir?: string } = {}) {
-  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'agent-journal-')));
+  const dir = options.dir ?? (await tempDir());
   const journal = await OperationJournal.open(dir, log);
   const fencing = await FencingGuard.open(dir);
   let admitting = true;
@@ -257,7 +265,7 @@ describe('operations - locks, fencing, drain', () => {
 
 describe('journal - crash recovery', () => {
   it('marks records left running by a dead agent as interrupted at open', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'agent-journal-'));
+    const dir = await tempDir();
     const first = await OperationJournal.open(dir, log);
     await first.put({
       version: 1,

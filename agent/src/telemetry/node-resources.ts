@@ -42,34 +42,43 @@ function cpuTimes(list: CpuInfo[]): CpuTimes {
   return { busy, total };
 }
 
+/** What Proxmox reports of its node (`pvesh get /nodes/<node>/status`): the capacity guests get. */
+export type PveNodeStatus = () => Promise<{ cpus: number; cpuModel: string; memoryTotalBytes: number } | undefined>;
+
 export class NodeResources {
   private facts: Promise<StaticFacts> | undefined;
   private lastCpu: CpuTimes = cpuTimes(cpus());
 
+  /** `pveStatus` wins over the host's own counts when it answers: it is what `pct`/`qm` can hand out. */
+  constructor(private readonly pveStatus?: PveNodeStatus) {}
+
   staticFacts(): Promise<StaticFacts> {
-    this.facts ??= si.mem().then((mem) => {
+    this.facts ??= Promise.all([si.mem(), this.pveStatus?.().catch(() => undefined)]).then(([mem, pve]) => {
       const list = cpus();
+      if (pve && pve.cpus > 0 && pve.memoryTotalBytes > 0) return pve;
       return { cpus: list.length, cpuModel: list[0]?.model.trim() ?? 'unknown', memoryTotalBytes: mem.total };
     });
     return this.facts;
   }
 
   async sample(): Promise<ResourceSample> {
-    const mem = await si.mem();
+    const [mem, facts] = await Promise.all([si.mem(), this.staticFacts()]);
+    const total = Math.max(facts.memoryTotalBytes, 1);
+    const used = Math.min(Math.max(0, mem.total - mem.available), total);
     const [load1 = 0, load5 = 0, load15 = 0] = loadavg();
     const now = cpuTimes(cpus());
-    const total = now.total - this.lastCpu.total;
-    const cpuUsage = total > 0 ? (now.busy - this.lastCpu.busy) / total : 0;
+    const span = now.total - this.lastCpu.total;
+    const cpuUsage = span > 0 ? (now.busy - this.lastCpu.busy) / span : 0;
     this.lastCpu = now;
     return {
       cpuUsage: Math.min(1, Math.max(0, cpuUsage)),
       load1,
       load5,
       load15,
-      memoryTotalBytes: mem.total,
+      memoryTotalBytes: total,
       // `used` counts page cache; what guests compete for is total minus available.
-      memoryUsedBytes: Math.max(0, mem.total - mem.available),
-      memoryAvailableBytes: mem.available,
+      memoryUsedBytes: used,
+      memoryAvailableBytes: total - used,
       uptimeSeconds: Math.floor(uptime()),
     };
   }

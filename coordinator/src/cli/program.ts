@@ -9,6 +9,7 @@ import { registerImport } from './commands/import.js';
 import { registerNodes } from './commands/nodes.js';
 import { registerPlan } from './commands/plan.js';
 import { registerValidate } from './commands/validate.js';
+import { registerClusterCommands } from './commands/cluster.js';
 
 export const VERSION = '0.1.0';
 
@@ -31,6 +32,9 @@ Examples:
   phoenix nodes --view view.yaml
   phoenix plan --view view.yaml cluster.yaml
   phoenix explain granite-embedding --view view.yaml cluster.yaml
+  phoenix plan cluster.yaml --context lab.yaml      (live cluster: steps, makespan)
+  phoenix apply cluster.yaml --context lab.yaml
+  phoenix status --context lab.yaml
 `,
     );
   registerValidate(program, io);
@@ -38,5 +42,6 @@ Examples:
   registerNodes(program, io);
   registerPlan(program, io);
   registerExplain(program, io);
+  registerClusterCommands(program, io);
   return program;
 }

@@ -146,13 +146,16 @@ export async function buildPlan(spec: CompiledSpec, view: ClusterView, options: 
     let mac = replica ? undefined : nic.mac;
     let gateway = nic.gateway;
     if (options.allocator) {
-      const nics = [{ id: 'net0', ...(network && !replica ? { network } : {}), ...(replica ? { ip: 'dhcp' } : staticIp ? { ip: staticIp } : nic.pool ? { pool: nic.pool } : network ? {} : { ip: 'dhcp' }), ...(mac ? { mac } : {}) }];
+      // A static address outside every declared network is honoured as written (no pool to check it against).
+      const addressing = replica || (!network && !nic.pool) ? { ip: 'dhcp' } : staticIp ? { ip: staticIp } : nic.pool ? { pool: nic.pool } : {};
+      const nics = [{ id: 'net0', ...(network && !replica ? { network } : {}), ...addressing, ...(mac ? { mac } : {}) }];
       const a = await options.allocator.allocate({ guestId: b.id, ...(vmid ? { vmid } : {}), nics }, { observedVmids });
       vmid = a.vmid;
       const n = a.nics[0];
       if (n) {
         mac = n.mac;
         if (n.address) ip = `${n.address}/${n.prefix ?? 24}`;
+        else if (replica) ip = 'dhcp';
         gateway = n.gateway ?? gateway;
       }
     } else if (!vmid) {

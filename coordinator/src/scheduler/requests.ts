@@ -63,7 +63,7 @@ export interface Req {
   readonly driverFilter: number;
   /** Template keys this guest makes available where it is placed. */
   readonly provides: readonly string[];
-  /** Requests with equal shapes judge every node alike (see Run's scan cache). */
+  /** Requests with equal shapes judge every node alike but for anti-affinity (see Run's scan cache). */
   readonly shape: string;
 }
 
@@ -151,7 +151,6 @@ function buildRequest(state: ClusterState, g: PendingGuest, order: number, provi
     pinned,
     disks.map((d) => `${d.sid}:${d.sizeGiB}:${d.content}`).join(','),
     labelPairs.map(([k, v]) => `${k}=${v}`).join(','),
-    groups.join(','),
     template?.key ?? '',
   ].join('\u0001');
   return {

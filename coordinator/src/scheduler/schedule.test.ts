@@ -186,6 +186,49 @@ describe('schedule', () => {
     expect(c.unplaced).toEqual(a.unplaced);
   });
 
+  it('gives the same result with its scan shortcuts as scanning every node, for many guests of few shapes', () => {
+    let seed = 7;
+    const rnd = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 4294967296;
+    };
+    const nodes = Array.from({ length: 120 }, (_, i) =>
+      makeNode(`n${String(i).padStart(3, '0')}`, {
+        cores: [16, 32, 64][i % 3],
+        memoryMiB: 1024 * [64, 128, 256][(i >> 1) % 3],
+        labels: { zone: `z${i % 4}` },
+        storages: [
+          { id: 'local', totalGiB: 2000, freeGiB: i % 5 === 0 ? 1000 + Math.floor(rnd() * 900) : 2000 },
+          { id: 'nfs', shared: true, totalGiB: 5000, freeGiB: 3000 },
+        ],
+        guests: i % 7 === 0 ? [{ cores: 4, memoryMiB: 8192, groups: ['g1'] }] : [],
+        osTemplates: i % 3 === 0 ? ['os.tar.zst'] : [],
+        ...(i % 10 === 0 ? { gpus: [{}] } : {}),
+      }),
+    );
+    const view = makeView(nodes);
+    const shapes: Partial<PendingGuest>[] = [
+      { cores: 2, memoryMiB: 4096 },
+      { cores: 4, memoryMiB: 8192, template: { kind: 'file', file: 'os.tar.zst' } },
+      { cores: 2, memoryMiB: 2048, disks: [{ sizeGiB: 10 }, { storage: 'nfs', sizeGiB: 20 }] },
+      { cores: 8, memoryMiB: 16384, labels: { zone: 'z1' } },
+    ];
+    const guests = Array.from({ length: 1500 }, (_, i) =>
+      ct(`g${String(i).padStart(4, '0')}`, {
+        ...shapes[i % shapes.length],
+        ...(i % 9 === 0 ? { antiAffinity: [`grp${i % 4}`] } : {}),
+        ...(i % 13 === 0 ? { antiAffinity: ['g1'] } : {}),
+      }),
+    );
+    for (const policy of [P, spread]) {
+      const fast = schedule(view, guests, policy);
+      const slow = schedule(view, guests, policy, { scan: 'every-node' });
+      expect(fast.placements).toEqual(slow.placements);
+      expect(fast.unplaced).toEqual(slow.unplaced);
+      expect(fast.placements.length).toBeGreaterThan(1000);
+    }
+  });
+
   it('rejects duplicate guest names naming the field', () => {
     expect(() => schedule(makeView([makeNode('a')]), [ct('x'), ct('x')], P)).toThrowError('pending.1.name: duplicate guest name (got "x")');
   });

@@ -65,6 +65,8 @@ const FEASIBLE = -1;
 export const DEFAULT_IMPROVE_BUDGET = 3_000_000;
 /** Batches of at most this many movable guests are also searched exactly (within the budget). */
 const EXACT_MAX_GUESTS = 10;
+/** Evaluations always allowed for settling after the exact search. */
+const SETTLE_BUDGET = 200_000;
 const GAIN = 1e-9;
 
 export function schedule(
@@ -118,8 +120,8 @@ interface ScanCache {
 }
 
 /** Nodes a scan remembers, and the most changed nodes a remembered scan is brought up to date with. */
-const CACHE_NODES = 32;
-const CACHE_MAX_CHANGED = 256;
+const CACHE_NODES = 64;
+const CACHE_MAX_CHANGED = 1024;
 
 interface Snapshot {
   readonly assign: Int32Array;
@@ -306,7 +308,9 @@ class Run {
       this.localSearch(movable);
       if (this.exactSearch && movable.length <= EXACT_MAX_GUESTS && this.budget > 0) {
         this.exact(movable);
-        this.localSearch(movable); // settles a search cut short by the budget
+        // a search cut short by the budget may stop off a local optimum: settle it (few guests, cheap)
+        this.budget = Math.max(this.budget, SETTLE_BUDGET);
+        this.localSearch(movable);
       }
     }
     // Whatever the budget left undone, an unplaced guest must not fit anywhere in the final plan.
@@ -552,7 +556,7 @@ class Run {
         nodes.splice(at, 1);
         scores.splice(at, 1);
       }
-      if (this.evaluate(req, node, false) !== FEASIBLE || this.score <= entry.threshold) continue;
+      if (this.evaluate(req, node, false, true) !== FEASIBLE || this.score <= entry.threshold) continue;
       let x = nodes.length;
       while (x > 0 && ((scores[x - 1] as number) < this.score || ((scores[x - 1] as number) === this.score && (nodes[x - 1] as number) > node))) x--;
       nodes.splice(x, 0, node);
@@ -565,15 +569,21 @@ class Run {
     entry.logPos = this.logLen;
     this.counts.set(entry.counts);
     this.fastFeasible = entry.feasible;
-    if (nodes.length === 0) {
+    // the first listed node that anti-affinity allows
+    let at = 0;
+    for (; at < nodes.length; at++) {
+      const node = nodes[at] as number;
+      if (!req.groupCounts.some((c) => (c[node] as number) > 0)) break;
+    }
+    if (at === nodes.length) {
       if (entry.threshold !== -Infinity) return undefined;
       this.fastBest = -Infinity;
       return -1;
     }
-    // a node outside the list may tie with the best: only a full scan can break that tie
-    if ((scores[0] as number) <= entry.threshold) return undefined;
-    this.fastBest = scores[0] as number;
-    return nodes[0] as number;
+    // a node outside the list may tie with it: only a full scan can break that tie
+    if ((scores[at] as number) <= entry.threshold) return undefined;
+    this.fastBest = scores[at] as number;
+    return nodes[at] as number;
   }
 
   /**
@@ -838,16 +848,13 @@ class Run {
         rLabels += wgt;
         continue;
       }
+      // anti-affinity is checked last here, so the node still counts among the shape's best for the cache
       let anti = false;
       for (let g = 0; g < ng; g++) {
         if (((groups[g] as Int32Array)[i] as number) > 0) {
           anti = true;
           break;
         }
-      }
-      if (anti) {
-        rAnti += wgt;
-        continue;
       }
       let copy = false;
       if (tplPresent !== undefined && tplPresent[i] === 0) {
@@ -935,7 +942,8 @@ class Run {
         rStorage += wgt;
         continue;
       }
-      feasible += wgt;
+      if (anti) rAnti += wgt;
+      else feasible += wgt;
       const ic = invCpu[i] as number;
       const im = invMem[i] as number;
       const uc = cu * ic;
@@ -947,7 +955,7 @@ class Run {
       let score = sign * sum * invWsum;
       if (copy) score -= copyCost;
       if (hasGpu[i] === 1) score -= gpuPenalty;
-      if (score > bestScore || (score === bestScore && i < best)) {
+      if (!anti && (score > bestScore || (score === bestScore && i < best))) {
         bestScore = score;
         best = i;
       }
@@ -1042,7 +1050,7 @@ class Run {
    * or FEASIBLE with this.score (and the storage/GPU choice) filled in. With `detail`, this.message
    * says why, with the numbers.
    */
-  private evaluate(req: Req, node: number, detail: boolean): number {
+  private evaluate(req: Req, node: number, detail: boolean, ignoreGroups = false): number {
     const st = this.state;
     const policy = this.policy;
     if (req.pinned !== -1 && req.pinned !== node) {
@@ -1069,7 +1077,7 @@ class Run {
       }
       return F_LABELS;
     }
-    for (let k = 0; k < req.groupCounts.length; k++) {
+    for (let k = 0; !ignoreGroups && k < req.groupCounts.length; k++) {
       const c = (req.groupCounts[k] as Int32Array)[node] as number;
       if (c > 0) {
         if (detail) this.message = `anti-affinity: group ${req.groups[k]} already has ${c} guest${c === 1 ? '' : 's'} on this node`;

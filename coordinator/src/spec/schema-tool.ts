@@ -11,7 +11,7 @@ import { specJsonSchemaText } from './json-schema.js';
 export const SCHEMA_PATH = fileURLToPath(new URL('../../schema/phoenix-spec.schema.json', import.meta.url));
 
 export async function schemaDrift(): Promise<{ path: string; upToDate: boolean }> {
-  let committed = '';
+  let committed: string;
   try {
     committed = await readFile(SCHEMA_PATH, 'utf8');
   } catch {

@@ -11,7 +11,7 @@ import { runTask } from './task.js';
 
 const vmidOf = (p: Params): number => Number(p['vmid']);
 
-/** PVE::LXC::vm_start inside the start task (file lock held for the whole start). */
+/** PVE::LXC::vm_start inside the start task (file lock held for the whole start); pending changes are applied first. */
 export async function lxcStartLocked(ctx: Ctx, vmid: number, skiplock: boolean): Promise<void> {
   await lockConfig(ctx, 'lxc', vmid, async () => {
     const conf = loadConfig(ctx, ctx.state, 'lxc', vmid);
@@ -37,6 +37,8 @@ export async function lxcStopLocked(ctx: Ctx, vmid: number, skiplock: boolean, g
     await ctx.state.clock.sleepFor(graceful ? 'pctShutdown' : 'pctStop');
     await bestEffort(ctx.state.dir, `CT ${vmid} shutdown`, () => bootGuest(ctx.state.guestDir(vmid), 'stop'));
     setStopped(ctx.state, 'lxc', vmid);
+    // lxc-pve-poststop-hook applies what was pending while the CT ran.
+    if (await applyPendingChanges(ctx, 'lxc', vmid, conf)) writeConfig(ctx.state, 'lxc', vmid, conf);
   });
 }
 

@@ -47,7 +47,7 @@ export async function qmStartLocked(ctx: Ctx, vmid: number, opts: { skiplock?: b
   });
 }
 
-/** _do_vm_stop: a stopped VM is fine (the task just ends). */
+/** _do_vm_stop: a stopped VM is fine (the task just ends); pending changes are applied after the stop. */
 export async function qmStopLocked(ctx: Ctx, vmid: number, opts: { skiplock?: boolean; graceful?: boolean }): Promise<void> {
   await lockConfig(ctx, 'qemu', vmid, async () => {
     const conf = loadConfig(ctx, ctx.state, 'qemu', vmid);
@@ -56,6 +56,9 @@ export async function qmStopLocked(ctx: Ctx, vmid: number, opts: { skiplock?: bo
     await ctx.state.clock.sleepFor(opts.graceful ? 'qmShutdown' : 'qmStop');
     await bestEffort(ctx.state.dir, `VM ${vmid} shutdown`, () => bootGuest(ctx.state.guestDir(vmid), 'stop'));
     setStopped(ctx.state, 'qemu', vmid);
+    // vm_stop_cleanup of a stop/shutdown task applies pending changes (a shutdown from inside the
+    // guest leaves them to the next start).
+    if (await applyPendingChanges(ctx, 'qemu', vmid, conf)) writeConfig(ctx.state, 'qemu', vmid, conf);
   });
 }
 

@@ -4,6 +4,17 @@ import { Option } from '@commander-js/extra-typings';
 import { summarizeNode, type NodeSummary } from '../../view/summary.js';
 import { OUTPUT_FORMATS, formatTable, mib, parseFormat, render, type CliIO } from '../io.js';
 import { loadView } from '../load.js';
+import { openSession } from './cluster-session.js';
+import type { ClusterView } from '../../view/types.js';
+
+async function liveView(context: string | undefined): Promise<ClusterView> {
+  const s = await openSession(context);
+  try {
+    return { ...(await s.view()).view, observedAt: Date.now() };
+  } finally {
+    await s.close();
+  }
+}
 
 function gpuText(n: NodeSummary): string {
   if (n.gpus.length === 0) return '-';
@@ -16,12 +27,13 @@ export function registerNodes(program: Command, io: CliIO): void {
   program
     .command('nodes')
     .description('show the nodes of a cluster view')
-    .requiredOption('--view <file>', 'cluster view (YAML or JSON)')
+    .option('--view <file>', 'cluster view (YAML or JSON); without it the live view of --context')
+    .option('--context <file>', 'cluster context file (default: $PHOENIX_CONTEXT)')
     .addOption(new Option('--output <format>', 'table, json or yaml').choices(OUTPUT_FORMATS).default('table' as const))
     .addHelpText('after', '\nExamples:\n  phoenix nodes --view view.yaml\n  phoenix nodes --view view.yaml --output json\n')
     .action(async (opts) => {
       const format = parseFormat(opts.output);
-      const view = await loadView(opts.view, io);
+      const view = opts.view ? await loadView(opts.view, io) : await liveView(opts.context);
       const nodes = view.nodes.map((n) => summarizeNode(view, n));
       render(io, format, { observedAt: new Date(view.observedAt).toISOString(), nodes }, () =>
         formatTable(

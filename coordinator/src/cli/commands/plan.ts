@@ -6,6 +6,7 @@ import { schedulerInput } from '../../scheduler/from-spec.js';
 import { schedule } from '../../scheduler/schedule.js';
 import { OUTPUT_FORMATS, formatTable, parseFormat, render, type CliIO } from '../io.js';
 import { loadSpec, loadView, policyFor } from '../load.js';
+import { clusterPlan } from './cluster.js';
 
 export const strategyOption = () =>
   new Option('--strategy <strategy>', 'override the spec: binpack or spread').choices(['binpack', 'spread'] as const);
@@ -15,7 +16,8 @@ export function registerPlan(program: Command, io: CliIO): void {
     .command('plan')
     .description('place the guests of a spec onto the nodes of a view (changes nothing)')
     .argument('<spec>', 'spec file')
-    .requiredOption('--view <file>', 'cluster view (YAML or JSON)')
+    .option('--view <file>', 'cluster view (YAML or JSON); without it the live cluster of --context is planned')
+    .option('--context <file>', 'cluster context file (default: $PHOENIX_CONTEXT)')
     .addOption(strategyOption())
     .addOption(new Option('--output <format>', 'table, json or yaml').choices(OUTPUT_FORMATS).default('table' as const))
     .addHelpText(
@@ -23,6 +25,7 @@ export function registerPlan(program: Command, io: CliIO): void {
       '\nExit status 1 when some guest cannot be placed (the reasons are printed).\n\nExamples:\n  phoenix plan --view view.yaml cluster.yaml\n  phoenix plan --view view.yaml cluster.yaml --strategy spread --output json\n',
     )
     .action(async (specPath, opts) => {
+      if (!opts.view) return clusterPlan(io, specPath, { context: opts.context, output: opts.output });
       const format = parseFormat(opts.output);
       const { compiled } = await loadSpec(specPath);
       const input = schedulerInput(compiled, await loadView(opts.view, io));

@@ -9,7 +9,7 @@
  * others with a warning; `strictSharedHosts` makes it an error instead.
  */
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { InvalidArgumentError, cidrSchema, ipv4Schema, macSchema, nodeNameSchema, storageIdSchema } from '@phoenix/shared';
 import type { openshiftClusterSchema } from '../../spec/openshift.js';
 import type { SpecInput } from '../../spec/spec.js';

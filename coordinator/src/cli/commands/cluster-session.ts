@@ -1,0 +1,32 @@
+/** A CLI session against a live cluster: context, NATS, state store and the stored view. */
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectNats, loadContext, type ClusterContext } from '../../cluster/context.js';
+import { StateStore } from '../../state/index.js';
+import { readStoredView } from '../../daemon/view-keeper.js';
+import type { ClusterView } from '../../view/types.js';
+
+export interface ClusterSession {
+  ctx: ClusterContext;
+  nc: NatsConnection;
+  store: StateStore;
+  close(): Promise<void>;
+  view(): Promise<{ view: ClusterView; drained: Set<string> }>;
+}
+
+export async function openSession(contextPath: string | undefined): Promise<ClusterSession> {
+  const ctx = await loadContext(contextPath);
+  const nc = await connectNats(ctx, ctx.name, { reconnect: true });
+  const store = await StateStore.open(nc);
+  return {
+    ctx,
+    nc,
+    store,
+    close: () => nc.drain().catch(() => undefined),
+    async view() {
+      const { view, drained } = await readStoredView(store, ctx.cluster);
+      // Drained nodes take no new guests.
+      const nodes = view.nodes.map((n) => (drained.has(n.name) ? { ...n, statusOverride: 'down' as const } : n));
+      return { view: { ...view, nodes }, drained };
+    },
+  };
+}
