@@ -11,7 +11,7 @@
  *
  * Every input comes from a seeded generator, so runs are repeatable.
  */
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import {
   DEFAULT_POLICY,
   schedule,
@@ -188,12 +188,16 @@ function throughput(strategy: SchedulePolicy['strategy']): void {
   const pending = bigPending(G, N, 2);
   const policy: SchedulePolicy = { ...DEFAULT_POLICY, strategy };
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const result = schedule(view, pending, policy);
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
+  const cpuS = (cpu.user + cpu.system) / 1e6;
   const gpu = result.placements.filter((p) => p.gpus.length > 0).length;
   const copies = result.placements.filter((p) => p.templateCopy).length;
   console.log(
     `  ${strategy.padEnd(7)} ${G} guests onto ${N} nodes: ${(ms / 1000).toFixed(2)} s, ${Math.round(G / (ms / 1000)).toLocaleString('en')} decisions/s ` +
+      `(${cpuS.toFixed(2)} s CPU: ${Math.round(G / cpuS).toLocaleString('en')} per CPU second) ` +
       `(${result.placements.length} placed incl. ${gpu} with GPUs and ${copies} with a template copy, ${result.unplaced.length} unplaced with reasons)`,
   );
 }
@@ -346,7 +350,9 @@ function quality(strategy: SchedulePolicy['strategy'], seeds: number, mode: Mode
   );
 }
 
-console.log(`scheduler benchmark (node ${process.version}, ${cpus().length} CPUs: ${cpus()[0]?.model ?? 'unknown'})`);
+console.log(
+  `scheduler benchmark (node ${process.version}, ${cpus().length} CPUs: ${cpus()[0]?.model ?? 'unknown'}, load average ${loadavg()[0]?.toFixed(1) ?? '?'})`,
+);
 console.log('throughput:');
 throughput('binpack');
 throughput('spread');

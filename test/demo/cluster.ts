@@ -21,8 +21,12 @@ const seedStorages = [
   { id: 'quickOS-lxc-disks', type: 'zfspool', pool: 'quickOS/lxc-disks', content: ['images', 'rootdir'], sparse: 1 },
   { id: 'quickOS-vm-disks', type: 'zfspool', pool: 'quickOS/vm-disks', content: ['images'], sparse: 1 },
   { id: 'fastData-shared-iso', type: 'dir', path: 'storage/fastData-shared-iso', content: ['iso', 'vztmpl'] },
+  { id: 'fastData-shared-bulk-data', type: 'zfspool', pool: 'fastData/shared-bulk-data', content: ['images', 'rootdir'], sparse: 1 },
 ];
-const seedPools = (sizeGiB: number) => [{ name: 'quickOS', sizeBytes: sizeGiB * 1024 ** 3, datasets: ['quickOS/lxc-disks', 'quickOS/vm-disks'] }];
+const seedPools = (sizeGiB: number) => [
+  { name: 'quickOS', sizeBytes: sizeGiB * 1024 ** 3, datasets: ['quickOS/lxc-disks', 'quickOS/vm-disks'] },
+  { name: 'fastData', sizeBytes: sizeGiB * 1024 ** 3, datasets: ['fastData/shared-bulk-data'] },
+];
 
 /** Three nodes that differ: two GPU nodes of different models and memory, one CPU-only. */
 export const DEMO_NODES: (NodeOptions & { name: string; labels: Record<string, string> })[] = [
@@ -30,7 +34,7 @@ export const DEMO_NODES: (NodeOptions & { name: string; labels: Record<string, s
   {
     name: 'pve2',
     cpus: 32,
-    memoryMb: 128 * 1024,
+    memoryMb: 384 * 1024,
     gpus: [{ name: 'NVIDIA L40S' }, { name: 'NVIDIA L40S' }] as never,
     extraStorages: seedStorages,
     zpools: seedPools(2048),

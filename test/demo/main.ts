@@ -4,43 +4,13 @@
  * status, then leaves the cluster running for `phoenix …` until Ctrl-C (or exits with --once).
  */
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parse, stringify } from 'yaml';
 import { repoRoot } from '../harness/agent-process.js';
-import { DEMO_NODES, startDemoCluster, type DemoCluster } from './cluster.js';
+import { startDemoCluster, type DemoCluster } from './cluster.js';
+import { demoSpec } from './spec.js';
 
 const say = (text: string): void => void process.stderr.write(`\n\x1b[1m== ${text}\x1b[0m\n`);
-
-/** The imported spec, with the seed's single host replaced by the demo's three nodes. */
-export async function demoSpec(seedDir: string, cluster: DemoCluster, out: string): Promise<string> {
-  const imported = await cluster.cli(['import', 'phoenix', seedDir]);
-  if (imported.code !== 0) throw new Error(`import failed (${imported.code}): ${imported.stderr}`);
-  const spec = parse(imported.stdout) as Record<string, unknown>;
-  spec['cluster'] = { ...(spec['cluster'] as object), name: 'demo' };
-  // Site-specific application scripts are not part of the seed fixtures: leave them out, say so.
-  for (const kind of ['containers', 'vms'] as const) {
-    for (const g of (spec[kind] as Record<string, unknown>[] | undefined) ?? []) {
-      if (typeof g['applicationScript'] === 'string' && !['vllm', 'qdrant'].includes(g['applicationScript'])) {
-        process.stderr.write(`  note: ${String(g['name'])}: application script ${g['applicationScript']} is not in the seed fixtures; skipped\n`);
-        delete g['applicationScript'];
-      }
-      const hc = g['healthCheck'] as { command?: string[] } | undefined;
-      if (hc?.command?.[0]?.startsWith('/usr/local/phoenix_hypervisor/')) {
-        process.stderr.write(`  note: ${String(g['name'])}: health check ${hc.command[0]} is not in the seed fixtures; skipped\n`);
-        delete g['healthCheck'];
-      }
-    }
-  }
-  spec['nodes'] = DEMO_NODES.map((n) => ({ name: n.name, labels: n.labels }));
-  // The seed's LAN, declared so static addresses are checked for clashes and new guests get one.
-  spec['networks'] = [
-    { name: 'lan', bridge: 'vmbr0', cidr: '10.0.0.0/24', gateway: '10.0.0.1', nameservers: ['10.0.0.13'], pools: [{ name: 'guests', range: '10.0.0.200-10.0.0.249' }] },
-  ];
-  await writeFile(out, stringify(spec, { lineWidth: 0 }));
-  return out;
-}
 
 async function waitForNodes(cluster: DemoCluster, count: number, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

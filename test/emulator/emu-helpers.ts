@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { startNodes, type EmulatedNode, type EmulatedNodes, type NodeOptions } from '../harness/index.js';
 
 /**
@@ -15,11 +15,15 @@ export interface RunResult {
 
 export interface TestNode extends EmulatedNode {
   run(tool: string, args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<RunResult>;
-  spawn(tool: string, args: string[]): ResultPromise;
+  spawn(tool: string, args: string[]): ReturnType<typeof spawnTool>;
 }
 
 export const TEMPLATE = 'debian-12-standard_12.7-1_amd64.tar.zst';
 export const TEMPLATE_VOLID = `local:vztmpl/${TEMPLATE}`;
+
+function spawnTool(file: string, args: string[], env: Record<string, string>) {
+  return execa(file, args, { env, reject: false, stdin: 'ignore', stripFinalNewline: false });
+}
 
 function wrap(node: EmulatedNode): TestNode {
   const bin = (tool: string): string => path.join(node.binDir, tool);
@@ -36,7 +40,7 @@ function wrap(node: EmulatedNode): TestNode {
       return { code: r.exitCode ?? (r.signal ? 128 : -1), stdout: String(r.stdout), stderr: String(r.stderr) };
     },
     spawn(tool, args) {
-      return execa(bin(tool), args, { env: node.env, reject: false, stdin: 'ignore', stripFinalNewline: false });
+      return spawnTool(bin(tool), args, node.env);
     },
   };
 }

@@ -167,18 +167,14 @@ describe('pct start / stop / exec / push / pull / destroy', () => {
     expect(fs.readFileSync(path.join(node.stateDir, 'lxc/100.conf'), 'utf8')).toMatch(/\n\[pve:pending\]\nfeatures: nesting=1\n/);
   });
 
-  it('applies the pending section on the next start: deletions first, a dropped mount point volume becomes unused', async () => {
+  it('applies pending changes when the CT stops (post-stop hook), deletions first; a dropped mount point becomes unused', async () => {
     expect((await node.run('pct', ['set', '100', '--dev0', '/dev/null', '--mp0', 'local-zfs:1,mp=/data'])).code).toBe(0);
     const hot = readGuestConfig(node.stateDir, 100);
     expect(hot?.props['dev0']).toBe('/dev/null');
     expect(hot?.props['mp0']).toBe('local-zfs:subvol-100-disk-1,mp=/data,size=1G');
-    expect((await node.run('pct', ['set', '100', '--delete', 'dev0,mp0', '--mp1', 'local-zfs:2,mp=/srv'])).code).toBe(0);
-    const pending = fs.readFileSync(path.join(node.stateDir, 'lxc/100.conf'), 'utf8');
-    expect(pending).toMatch(/\n\[pve:pending\]\ndelete: dev0,mp0\nfeatures: nesting=1\n/);
-    expect(readGuestConfig(node.stateDir, 100)?.props['mp1']).toBe('local-zfs:subvol-100-disk-2,mp=/srv,size=2G');
-    expect((await node.run('pct', ['shutdown', '100'])).code).toBe(0);
-    expect(readGuestConfig(node.stateDir, 100)?.props['dev0']).toBe('/dev/null');
-    expect(await node.run('pct', ['start', '100'])).toMatchObject({ code: 0, stderr: '' });
+    expect((await node.run('pct', ['set', '100', '--delete', 'dev0,mp0'])).code).toBe(0);
+    expect(fs.readFileSync(path.join(node.stateDir, 'lxc/100.conf'), 'utf8')).toMatch(/\n\[pve:pending\]\ndelete: dev0,mp0\nfeatures: nesting=1\n/);
+    expect(await node.run('pct', ['shutdown', '100'])).toMatchObject({ code: 0, stderr: '' });
     const conf = readGuestConfig(node.stateDir, 100);
     expect(conf?.props['dev0']).toBeUndefined();
     expect(conf?.props['mp0']).toBeUndefined();
@@ -186,7 +182,15 @@ describe('pct start / stop / exec / push / pull / destroy', () => {
     expect(conf?.props['features']).toBe('nesting=1');
     expect(conf?.pending.props).toEqual({});
     expect(fs.readFileSync(path.join(node.stateDir, 'lxc/100.conf'), 'utf8')).not.toContain('[pve:pending]');
-    expect((await node.run('pct', ['pending', '100'])).stdout).not.toMatch(/^(new|del) /m);
+    // What is still pending on a stopped CT (a hook that could not apply it) is applied by vm_start.
+    fs.appendFileSync(path.join(node.stateDir, 'lxc/100.conf'), '\n[pve:pending]\ncores: 3\ndelete: unused0\n');
+    expect((await node.run('pct', ['pending', '100'])).stdout).toContain('cur cores: 2\nnew cores: 3\n');
+    expect(await node.run('pct', ['start', '100'])).toMatchObject({ code: 0, stderr: '' });
+    const started = readGuestConfig(node.stateDir, 100);
+    expect(started?.props['cores']).toBe('3');
+    expect(started?.props['unused0']).toBeUndefined();
+    expect(started?.pending.props).toEqual({});
+    expect(zfsDatasets(node.stateDir)).not.toContain('rpool/data/subvol-100-disk-1');
   });
 
   it('pushes and pulls files', async () => {

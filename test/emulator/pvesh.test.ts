@@ -35,7 +35,7 @@ describe('pvesh get', () => {
     expect(s['cpuinfo']).toMatchObject({ cpus: 24 });
     expect(s['memory']).toMatchObject({ total: 131072 * 1024 * 1024 });
     expect(s['loadavg']).toEqual(['0.12', '0.09', '0.05']);
-    expect(typeof (s['cpuinfo'] as Record<string, unknown>)['mhz']).toBe('string');
+    expect(typeof (s['cpuinfo'] as unknown as Record<string, unknown>)['mhz']).toBe('string');
     // canonical JSON: keys sorted, one line
     expect(r.stdout.split('\n')).toHaveLength(2);
     expect(Object.keys(s)).toEqual([...Object.keys(s)].sort());

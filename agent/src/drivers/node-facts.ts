@@ -59,7 +59,7 @@ export class NodeFacts implements NodeFactsReader {
   private async gpuMinors(): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
     const dir = join(this.root, 'proc/driver/nvidia/gpus');
-    let buses: string[] = [];
+    let buses: string[];
     try {
       buses = await readdir(dir);
     } catch {

@@ -199,11 +199,10 @@ export function createGuestPipeline(deps: GuestPipelineDeps): GuestPipeline {
         return { changed: false, changedSteps: [], guest: absentSummary('lxc', vmid) };
       }
       const ops = guestOps(c, kind, vmid);
-      let cfg = await readConfig(c, kind, vmid, o);
+      const cfg = await readConfig(c, kind, vmid, o);
       if (cfg?.values['lock']) {
         const r = await settleLock(c, kind, vmid, cfg, { role: 'target', dryRun: false, onAction: (m) => o.emit({ step: 'recover', state: 'done', message: m, changed: true }) }, o);
         if (r.kind === 'removed') return { changed: true, changedSteps: ['recover'], guest: absentSummary(kind, vmid) };
-        cfg = r.kind === 'clear' || r.kind === 'unlocked' ? r.cfg : cfg;
       }
       const running = (await ops.status(sig(o))) === 'running';
       if (running && !o.force) throw new FailedPreconditionError(`${ops.word} ${vmid} is running; stop it first or pass force`);

@@ -3,7 +3,7 @@
  * command line is checked with the shared validators; the error names the field and the value.
  * Features are checked separately (they need the clone source's record), see features/resolve.ts.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import {
   InvalidArgumentError,
   bridgeSchema,

@@ -1,5 +1,6 @@
 /** GuestSummary values from the node: `pvesh get /nodes/<node>/{lxc,qemu}` (one call per kind). */
-import { NotFoundError, agentv1, commonv1 } from '@phoenix/shared';
+import type { agentv1} from '@phoenix/shared';
+import { NotFoundError, commonv1 } from '@phoenix/shared';
 import { sig, type PipelineContext } from './context.js';
 import { readConfig, recordOf, type Kind } from './guest-state.js';
 

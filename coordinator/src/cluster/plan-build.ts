@@ -129,7 +129,8 @@ export async function buildPlan(spec: CompiledSpec, view: ClusterView, options: 
   // Replicas found already on their node (from an earlier apply) keep their VMID.
   for (const b of bound.values()) {
     if (!b.id.includes('@') || b.exists) continue;
-    const found = view.nodes.find((n) => n.name === b.node)?.guests.find((x) => x.name === b.guest.name && !bound.get(b.guest.name)?.vmid);
+    const original = bound.get(b.guest.name)?.vmid;
+    const found = view.nodes.find((n) => n.name === b.node)?.guests.find((x) => x.name === b.guest.name && x.vmid !== original);
     if (found) Object.assign(b, { vmid: found.vmid, exists: true });
   }
 
@@ -164,9 +165,11 @@ export async function buildPlan(spec: CompiledSpec, view: ClusterView, options: 
     b.vmid = vmid;
     const parent = b.parentId ? bound.get(b.parentId) : undefined;
     const parentSnapshot = g.template?.kind === 'guest' ? (g.template.snapshot ?? parent?.guest.snapshotAsTemplate) : undefined;
+    // A clone starts with its template's disk; asking for less would be a shrink, which Proxmox refuses.
+    const guest = parent && parent.guest.diskGiB > g.diskGiB ? { ...g, diskGiB: parent.guest.diskGiB } : g;
     const agentSpec: agentv1.GuestSpec | undefined =
       vmid > 0
-        ? toAgentSpec(g, {
+        ? toAgentSpec(guest, {
             vmid,
             node: b.node,
             storage: b.storage,

@@ -41,7 +41,7 @@ export async function submitRequest(
   by: string,
   options: { yaml?: string; guest?: string } = {},
 ): Promise<ApplyRequest> {
-  let specRevision = 0;
+  let specRevision: number;
   if (options.yaml !== undefined) {
     const yaml = options.yaml;
     const written = await specBucket(store).update(SPEC_KEY, () => ({ yaml, submittedAt: new Date().toISOString(), submittedBy: by }));

@@ -95,9 +95,9 @@ export class RunExecutor {
     let state: 'succeeded' | 'failed' | 'partial' = 'failed';
     let message = '';
     try {
-      const outcomes = await this.#runPlan(req, actor);
-      const failed = outcomes.filter((o) => o.status === 'failed' || o.status === 'blocked').length;
-      state = failed === 0 ? 'succeeded' : failed === outcomes.length ? 'failed' : 'partial';
+      const { outcomes, unplaced } = await this.#runPlan(req, actor);
+      const failed = outcomes.filter((o) => o.status === 'failed' || o.status === 'blocked').length + unplaced;
+      state = failed === 0 ? 'succeeded' : failed === outcomes.length + unplaced ? 'failed' : 'partial';
     } catch (err) {
       message = err instanceof Error ? err.message : String(err);
       this.o.logger.error({ err, runId: req.runId }, 'run could not be planned');
@@ -106,13 +106,14 @@ export class RunExecutor {
     this.#publish({ runId: req.runId, type: 'finished', runState: state, ...(message ? { error: message } : {}) });
   }
 
-  async #runPlan(req: ApplyRequest, actor: { owner: string; fencingToken: number }): Promise<GuestOutcome[]> {
+  async #runPlan(req: ApplyRequest, actor: { owner: string; fencingToken: number }): Promise<{ outcomes: GuestOutcome[]; unplaced: number }> {
     const specRecord = await specBucket(this.o.store).get(SPEC_KEY);
     if (!specRecord) throw new Error('no spec has been submitted');
     const { compiled } = loadSpecText(specRecord.value.yaml, 'spec');
     const allocator = new Allocator(this.o.store, { networks: [...compiled.networks.values()] });
     const view = this.o.keeper.view;
     let guests: PlannedGuest[];
+    let unplaced = 0;
     if (req.kind === 'apply') {
       const plan = await buildPlan(compiled, view, {
         limits: { perNode: this.o.perNode },
@@ -120,6 +121,7 @@ export class RunExecutor {
         featureParams: { trusted_ca: { ca_cert: this.o.caPem } },
       });
       for (const u of plan.unplaced) this.#publish({ runId: req.runId, type: 'done', guest: u.guest, status: 'unplaced', error: u.reason });
+      unplaced = plan.unplaced.length;
       guests = plan.guests;
       this.#publish({ runId: req.runId, type: 'plan', message: JSON.stringify({ guests: guests.map((g) => ({ id: g.id, node: g.node, vmid: g.vmid, action: g.action })), estimate: plan.estimate.makespanSeconds }) });
     } else {
@@ -145,7 +147,7 @@ export class RunExecutor {
     if (req.kind !== 'apply') {
       for (const o of outcomes) if (o.status === 'converged') await allocator.release(o.id);
     }
-    return outcomes;
+    return { outcomes, unplaced };
   }
 
   /** Guests to remove: one by name, or every guest Phoenix allocated; dependents before templates. */

@@ -78,10 +78,11 @@ export async function executePlan(guests: readonly PlannedGuest[], options: Exec
   };
 
   const runGuest = async (g: PlannedGuest): Promise<GuestOutcome> => {
-    if (journal && (await journal.isDone(g.id))) return { id: g.id, status: 'skipped', changed: false };
-    emit({ type: 'start', guest: g });
-    await journal?.markStarted(g.id);
     try {
+      if (journal && (await journal.isDone(g.id))) return { id: g.id, status: 'skipped', changed: false };
+      emit({ type: 'start', guest: g });
+      // Claims the guest: another live coordinator owning it makes this throw, and this guest fails here.
+      await journal?.markStarted(g.id);
       let changed = false;
       if (g.action === 'delete') {
         changed = (await runner.remove(g, signal)).changed;

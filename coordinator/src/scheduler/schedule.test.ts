@@ -194,8 +194,8 @@ describe('schedule', () => {
     };
     const nodes = Array.from({ length: 120 }, (_, i) =>
       makeNode(`n${String(i).padStart(3, '0')}`, {
-        cores: [16, 32, 64][i % 3],
-        memoryMiB: 1024 * [64, 128, 256][(i >> 1) % 3],
+        cores: [16, 32, 64][i % 3]!,
+        memoryMiB: 1024 * [64, 128, 256][(i >> 1) % 3]!,
         labels: { zone: `z${i % 4}` },
         storages: [
           { id: 'local', totalGiB: 2000, freeGiB: i % 5 === 0 ? 1000 + Math.floor(rnd() * 900) : 2000 },
@@ -221,8 +221,9 @@ describe('schedule', () => {
       }),
     );
     for (const policy of [P, spread]) {
-      const fast = schedule(view, guests, policy);
-      const slow = schedule(view, guests, policy, { scan: 'every-node' });
+      const improve = { maxEvaluations: 300_000 };
+      const fast = schedule(view, guests, policy, { improve });
+      const slow = schedule(view, guests, policy, { scan: 'every-node', improve });
       expect(fast.placements).toEqual(slow.placements);
       expect(fast.unplaced).toEqual(slow.unplaced);
       expect(fast.placements.length).toBeGreaterThan(1000);
