@@ -17,8 +17,8 @@ async function waitForNodes(cluster: DemoCluster, count: number, timeoutMs = 90_
   for (;;) {
     const r = await cluster.cli(['nodes', '--output', 'json']);
     if (r.code === 0) {
-      const nodes = (JSON.parse(r.stdout) as { nodes: { status: string; cpu: { cores: number } }[] }).nodes;
-      if (nodes.filter((n) => n.status === 'up' && n.cpu.cores > 0).length >= count) return;
+      const nodes = (JSON.parse(r.stdout) as { nodes: { status: string; cpu: { cores: number }; storages: unknown[] }[] }).nodes;
+      if (nodes.filter((n) => n.status === 'up' && n.cpu.cores > 0 && n.storages.length > 0).length >= count) return;
     }
     if (Date.now() > deadline) throw new Error(`the coordinator did not see ${count} nodes in time: ${r.stderr}`);
     await new Promise((res) => setTimeout(res, 1000));

@@ -5,7 +5,7 @@
  * A template guest that a clone needs on another node is rebuilt there as a per-node replica,
  * since local storage cannot be cloned across nodes.
  */
-import { InvalidArgumentError, type agentv1 } from '@phoenix/shared';
+import type { agentv1 } from '@phoenix/shared';
 import type { Allocator } from '../alloc/index.js';
 import { schedule, schedulerInput, policyFromSpec, type Placement, type Unplaced } from '../scheduler/index.js';
 import type { CompiledGuest, CompiledSpec } from '../spec/compile.js';
@@ -134,6 +134,19 @@ export async function buildPlan(spec: CompiledSpec, view: ClusterView, options: 
     if (found) Object.assign(b, { vmid: found.vmid, exists: true });
   }
 
+  // A guest whose declared dependency cannot be placed waits too: it is reported, not planned.
+  const unplaced: Unplaced[] = [...result.unplaced];
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const b of [...bound.values()]) {
+      const missing = b.guest.dependencies.find((d) => !bound.has(d));
+      if (missing === undefined || b.exists) continue;
+      bound.delete(b.id);
+      unplaced.push({ guest: b.id, reason: `depends on ${missing}, which cannot be placed`, rejected: {} });
+      changed = true;
+    }
+  }
+
   // VMIDs, addresses, MACs.
   const guests: PlannedGuest[] = [];
   for (const b of bound.values()) {
@@ -203,15 +216,7 @@ export async function buildPlan(spec: CompiledSpec, view: ClusterView, options: 
     const s = pg.spec?.source?.kind;
     if (src && s?.$case === 'clone') s.value.sourceVmid = bound.get(src)!.vmid;
   }
-  const unplacedNames = new Set(result.unplaced.map((u) => u.guest));
-  for (const g of spec.guests) {
-    for (const d of g.dependencies) {
-      if (unplacedNames.has(d) && bound.has(g.name)) {
-        throw new InvalidArgumentError(`guests.${g.name}.dependencies`, d, 'depends on a guest that cannot be placed');
-      }
-    }
-  }
   const order = topologicalOrder(guests);
   const sorted = order.map((id) => guests.find((x) => x.id === id)!);
-  return { guests: sorted, order, estimate: estimateSchedule(sorted, options.limits), placements: result.placements, unplaced: result.unplaced };
+  return { guests: sorted, order, estimate: estimateSchedule(sorted, options.limits), placements: result.placements, unplaced };
 }

@@ -22,7 +22,9 @@ export interface SchedulerInput {
 export function pendingGuest(g: CompiledGuest): PendingGuest {
   let template: TemplateRef | undefined;
   if (g.template?.kind === 'guest' && g.template.guest !== undefined) {
-    template = { kind: 'guest', guest: g.template.guest, snapshot: g.template.snapshot };
+    // The template guest is part of the same spec, so the plan converges it (snapshot included)
+    // before any clone of it: where it is present, or placed, is what matters.
+    template = { kind: 'guest', guest: g.template.guest };
   } else if (g.template?.file !== undefined) {
     template = { kind: 'file', file: g.template.file };
   }
