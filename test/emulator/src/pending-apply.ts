@@ -9,11 +9,11 @@ import type { GuestType } from './state.js';
 import { vdiskFree } from './storage.js';
 
 /**
- * vmconfig_apply_pending as a guest start runs it (PVE::LXC::vm_start, QemuServer::vm_start):
- * pending deletions first, then the pending values; a volume that leaves the config becomes an
- * unusedN entry, a `!opt` deletion (force) of a VM drive frees it. A change that fails is kept
- * pending and reported as "unable to apply pending change", the start goes on.
- * Returns whether the config changed.
+ * vmconfig_apply_pending as PVE runs it when a guest stops (LXC's post-stop hook, qemu's
+ * vm_stop_cleanup) and when it starts (vm_start): pending deletions first, then the pending
+ * values; a volume that leaves the config becomes an unusedN entry, a `!opt` deletion (force) of a
+ * VM drive frees it. A change that fails stays pending and is reported as "unable to apply
+ * pending change", the stop or start goes on. Returns whether the config changed.
  */
 export async function applyPendingChanges(ctx: Ctx, type: GuestType, vmid: number, conf: GuestConfig): Promise<boolean> {
   const pend = conf.pending.props;
