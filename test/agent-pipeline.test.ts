@@ -174,7 +174,7 @@ describe('guest pipeline on an emulated node', () => {
 });
 
 describe('VM pipeline on an emulated node', () => {
-  const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx9c2VlZHNhbXBsZWtleWZvcnRlc3Rz admin@phoenix';
+  const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJMvSc5QAdGstcBsaArZcHjaKmOl3gJ8bHMU1i4Hp5Hg admin@phoenix';
   let image: string;
   const vm = (over: SpecInput = {}) =>
     agentv1.GuestSpec.fromPartial({
