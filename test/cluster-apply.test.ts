@@ -90,6 +90,12 @@ describe('cluster - apply the seed config end to end', () => {
     await writeFile(changed, stringify(spec));
     const node = c.nodes.nodes.find((n) => readGuestConfig(n.stateDir, 103))!;
     const before = c.nodes.nodes.map((n) => mutatingCalls(n.stateDir).length);
+    // The plan asks the agents for a dry run: exactly this change, and nothing changed by asking.
+    const plan = await c.cli(['plan', changed]);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toMatch(/0 to create, 1 to change, \d+ unchanged/);
+    expect(plan.stdout).toMatch(/~ Step-CA \(103\)[^\n]*\n\s+configure\s+[^\n]*cores/);
+    expect(c.nodes.nodes.map((n) => mutatingCalls(n.stateDir).length)).toEqual(before);
     const r = await c.cli(['apply', changed, '--output', 'json']);
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
     expect(readGuestConfigText(node.stateDir, 103)).toMatch(new RegExp(`^cores: ${stepCa.cores}$`, 'm'));

@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
   try {
     say(`Importing the Phoenix seed config (${seedDir})`);
-    const specFile = await demoSpec(seedDir, cluster, join(cluster.dir, 'spec.yaml'));
+    const specFile = await demoSpec(seedDir, cluster, join(cluster.dir, 'spec.yaml'), (l) => process.stderr.write(`  note: ${l}\n`));
     process.stderr.write(`  spec written to ${specFile}\n`);
     await waitForNodes(cluster, 3);
     say('Nodes');

@@ -4,7 +4,7 @@ import { parse, stringify } from 'yaml';
 import { DEMO_NODES, type DemoCluster } from './cluster.js';
 
 /** The imported spec, with the seed's single host replaced by the demo's three nodes. */
-export async function demoSpec(seedDir: string, cluster: DemoCluster, out: string): Promise<string> {
+export async function demoSpec(seedDir: string, cluster: DemoCluster, out: string, note: (line: string) => void = () => undefined): Promise<string> {
   const imported = await cluster.cli(['import', 'phoenix', seedDir]);
   if (imported.code !== 0) throw new Error(`import failed (${imported.code}): ${imported.stderr}`);
   const spec = parse(imported.stdout) as Record<string, unknown>;
@@ -13,12 +13,12 @@ export async function demoSpec(seedDir: string, cluster: DemoCluster, out: strin
   for (const kind of ['containers', 'vms'] as const) {
     for (const g of (spec[kind] as Record<string, unknown>[] | undefined) ?? []) {
       if (typeof g['applicationScript'] === 'string' && !['vllm', 'qdrant'].includes(g['applicationScript'])) {
-        process.stderr.write(`  note: ${String(g['name'])}: application script ${g['applicationScript']} is not in the seed fixtures; skipped\n`);
+        note(`${String(g['name'])}: application script ${g['applicationScript']} is not in the seed fixtures; skipped`);
         delete g['applicationScript'];
       }
       const hc = g['healthCheck'] as { command?: string[] } | undefined;
       if (hc?.command?.[0]?.startsWith('/usr/local/phoenix_hypervisor/')) {
-        process.stderr.write(`  note: ${String(g['name'])}: health check ${hc.command[0]} is not in the seed fixtures; skipped\n`);
+        note(`${String(g['name'])}: health check ${hc.command[0]} is not in the seed fixtures; skipped`);
         delete g['healthCheck'];
       }
     }

@@ -10,7 +10,7 @@ export interface ClusterSession {
   nc: NatsConnection;
   store: StateStore;
   close(): Promise<void>;
-  view(): Promise<{ view: ClusterView; drained: Set<string> }>;
+  view(): Promise<{ view: ClusterView; drained: Set<string>; addresses: Map<string, string> }>;
 }
 
 export async function openSession(contextPath: string | undefined): Promise<ClusterSession> {
@@ -23,10 +23,10 @@ export async function openSession(contextPath: string | undefined): Promise<Clus
     store,
     close: () => nc.drain().catch(() => undefined),
     async view() {
-      const { view, drained } = await readStoredView(store, ctx.cluster);
+      const { view, drained, addresses } = await readStoredView(store, ctx.cluster);
       // Drained nodes take no new guests.
       const nodes = view.nodes.map((n) => (drained.has(n.name) ? { ...n, statusOverride: 'down' as const } : n));
-      return { view: { ...view, nodes }, drained };
+      return { view: { ...view, nodes }, drained, addresses };
     },
   };
 }

@@ -7,7 +7,12 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from '@commander-js/extra-typings';
 import { Option } from '@commander-js/extra-typings';
 import { buckets, InvalidArgumentError, NotFoundError } from '@phoenix/shared';
-import { buildPlan } from '../../cluster/plan-build.js';
+import { randomUUID } from 'node:crypto';
+import { buildPlan, STEP_SECONDS } from '../../cluster/plan-build.js';
+import { contextTls } from '../../cluster/context.js';
+import { AgentClient } from '../../agents/index.js';
+import { estimateSchedule } from '../../reconcile/estimate.js';
+import type { PlannedGuest, PlanStep } from '../../reconcile/types.js';
 import { submitRequest, specBucket, SPEC_KEY } from '../../cluster/requests.js';
 import { nodeKey, nodeRecordSchema } from '../../daemon/view-keeper.js';
 import { loadSpecText } from '../../spec/load.js';
@@ -33,8 +38,10 @@ export async function clusterPlan(io: CliIO, specPath: string, opts: { context?:
   const format = parseFormat(opts.output);
   const { compiled } = loadSpecText(await readFile(specPath, 'utf8'), specPath);
   await withSession(opts.context, async (s) => {
-    const { view } = await s.view();
+    const { view, addresses } = await s.view();
     const plan = await buildPlan(compiled, view, { limits: { perNode: opts.perNode ?? 4 } });
+    await checkExisting(s, plan.guests, addresses);
+    plan.estimate = estimateSchedule(plan.guests, { perNode: opts.perNode ?? 4 });
     const vmid = (n: number): string => (n > 0 ? String(n) : '(new)');
     render(io, format, { guests: plan.guests.map(({ spec: _spec, ...g }) => g), unplaced: plan.unplaced, estimate: plan.estimate }, () => {
       const byNode = new Map<string, typeof plan.guests>();
@@ -45,17 +52,51 @@ export async function clusterPlan(io: CliIO, specPath: string, opts: { context?:
         for (const g of guests) {
           text += `  ${g.action === 'create' ? '+' : g.action === 'delete' ? '-' : '~'} ${g.id} (${vmid(g.vmid)})${g.dependsOn.length ? `  after ${g.dependsOn.join(', ')}` : ''}\n`;
           for (const st of g.steps) text += `      ${st.name.padEnd(22)} ${st.reason}\n`;
+          if (g.action === 'none' && g.steps.length === 0) text += `      (converged: nothing to do)\n`;
         }
       }
       for (const u of plan.unplaced) text += `\n! ${u.guest} cannot be placed: ${u.reason}\n`;
       const e = plan.estimate;
-      const creates = plan.guests.filter((g) => g.action === 'create').length;
-      text += `\n${creates} to create, ${plan.guests.length - creates} to check, ${plan.unplaced.length} unplaceable\n`;
+      const count = (a: string) => plan.guests.filter((g) => g.action === a).length;
+      text += `\n${count('create')} to create, ${count('update')} to change, ${count('none')} unchanged, ${plan.unplaced.length} unplaceable\n`;
       text += `estimated makespan ${Math.round(e.makespanSeconds)} s (lower bound ${Math.round(e.lowerBoundSeconds)} s, one after another ${Math.round(e.sequentialSeconds)} s)\n`;
       text += `critical path: ${e.criticalPath.join(' → ')}\n`;
       return text;
     });
   });
+}
+
+/**
+ * For guests that exist, asks their agent for a dry run of the pipeline: the steps that would
+ * change something, with the agent's reason (e.g. "cores 2 → 3"). Nothing is changed or journaled.
+ */
+async function checkExisting(s: ClusterSession, guests: PlannedGuest[], addresses: Map<string, string>): Promise<void> {
+  const tls = contextTls(s.ctx);
+  const clients = new Map<string, AgentClient>();
+  try {
+    await Promise.all(
+      guests
+        .filter((g) => g.action === 'none' && g.spec)
+        .map(async (g) => {
+          const address = addresses.get(g.node);
+          if (!address) return void (g.steps = [{ name: 'converge', reason: 'exists; its agent has not reported an address, not checked', estSeconds: 0 }]);
+          let client = clients.get(g.node);
+          if (!client) clients.set(g.node, (client = new AgentClient({ node: g.node, address }, { tls, requester: `cli/${s.ctx.name}` })));
+          const changes: PlanStep[] = [];
+          try {
+            await client.ensureGuest(`plan-${randomUUID()}`, g.spec!, (e) => {
+              if (e.kind?.$case === 'step' && e.kind.value.changed) changes.push({ name: e.kind.value.step, reason: e.kind.value.message, estSeconds: STEP_SECONDS.configure });
+            }, { dryRun: true, deadlineMs: 60_000 });
+            g.steps = changes;
+            if (changes.length > 0) g.action = 'update';
+          } catch (err) {
+            g.steps = [{ name: 'converge', reason: `exists; not checked (${err instanceof Error ? err.message : String(err)})`, estSeconds: 0 }];
+          }
+        }),
+    );
+  } finally {
+    for (const c of clients.values()) c.close();
+  }
 }
 
 export function registerClusterCommands(program: Command, io: CliIO): void {
