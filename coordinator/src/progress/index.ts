@@ -76,8 +76,9 @@ export function listrProgress(guests: readonly PlannedGuest[], stderr: NodeJS.Wr
       if (event.type === 'done') return settle(event.guest, event.outcome);
       const w = waiters.get(event.guest.id)?.wrapper;
       if (!w) return;
-      if (event.type === 'progress') w.output = `${event.step}: ${event.message}`;
-      else if (event.type === 'log') w.output = `${event.step}: ${event.line}`;
+      // Steps only: a feature's own output lines would drown the one-line-per-guest view
+      // (they are all in `--output json`).
+      if (event.type === 'progress') w.output = `${event.guest.id}: ${event.step}: ${event.message}`;
     },
     close: () => done.then(() => undefined),
   };

@@ -42,7 +42,7 @@ export async function clusterPlan(io: CliIO, specPath: string, opts: { context?:
     const plan = await buildPlan(compiled, view, { limits: { perNode: opts.perNode ?? 4 } });
     await checkExisting(s, plan.guests, addresses);
     plan.estimate = estimateSchedule(plan.guests, { perNode: opts.perNode ?? 4 });
-    const vmid = (n: number): string => (n > 0 ? String(n) : '(new)');
+    const vmid = (n: number): string => (n > 0 ? String(n) : 'new');
     render(io, format, { guests: plan.guests.map(({ spec: _spec, ...g }) => g), unplaced: plan.unplaced, estimate: plan.estimate }, () => {
       const byNode = new Map<string, typeof plan.guests>();
       for (const g of plan.guests) byNode.set(g.node, [...(byNode.get(g.node) ?? []), g]);
