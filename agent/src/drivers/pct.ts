@@ -1,44 +1,23 @@
 /** `pct`: LXC containers. Output parsed per research/proxmox-cli.md §1. */
 import { InvalidArgumentError, hostnameSchema, parseOrThrow } from '@phoenix/shared';
 import * as a from './args.js';
-import { parseGuestConfig } from './parse-config.js';
-import { parsePctList, parseSnapshotTree } from './parse-pve.js';
-import { withCallOptions, type CommandExecutor, type RunRequest } from './run.js';
+import { GuestTool, LONG_MS } from './guest-tool.js';
+import { parsePctList } from './parse-pve.js';
+import type { CommandExecutor } from './run.js';
 import { mapToolFailure } from './tool-errors.js';
-import type { CallOptions, CloneOptions, ExecOptions, ExecResult, GuestRunState, PctDriver, PveParams } from './types.js';
+import type { CallOptions, CloneOptions, ExecOptions, ExecResult, PctDriver, PveParams } from './types.js';
 
-export function parseStatusLine(text: string): GuestRunState {
-  const m = /^status:\s*(\S+)/m.exec(text);
-  const s = m?.[1];
-  return s === 'running' || s === 'stopped' || s === 'paused' ? s : 'unknown';
-}
 
-/** Task-based commands may run long; these are upper bounds, config values win. */
-const LONG_MS = 30 * 60_000;
 
-export class Pct implements PctDriver {
-  constructor(private readonly exec_: CommandExecutor) {}
-
-  private call(args: string[], mutating: boolean, opts: CallOptions = {}, subcommand?: string, timeoutMs?: number) {
-    const req: RunRequest = { tool: 'pct', args, mutating };
-    if (subcommand) req.subcommand = subcommand;
-    return this.exec_.run(withCallOptions(req, opts, timeoutMs));
+export class Pct extends GuestTool implements PctDriver {
+  constructor(exec: CommandExecutor) {
+    super(exec, 'pct');
   }
 
   async list(opts?: CallOptions) {
     return parsePctList((await this.call(['list'], false, opts)).stdout);
   }
 
-  async config(vmid: number, opts: CallOptions & { snapshot?: string; current?: boolean } = {}) {
-    const args = ['config', a.vmid(vmid)];
-    if (opts.snapshot) args.push('--snapshot', a.snapname(opts.snapshot));
-    if (opts.current) args.push('--current', '1');
-    return parseGuestConfig((await this.call(args, false, opts)).stdout);
-  }
-
-  async status(vmid: number, opts?: CallOptions) {
-    return parseStatusLine((await this.call(['status', a.vmid(vmid)], false, opts)).stdout);
-  }
 
   async create(vmid: number, ostemplate: string, params: PveParams, opts?: CallOptions) {
     const tpl = ostemplate.startsWith('/') ? a.hostPath(ostemplate, 'ostemplate') : a.volid(ostemplate, 'ostemplate');
@@ -84,39 +63,6 @@ export class Pct implements PctDriver {
     if (o.purge) args.push('--purge', '1');
     if (o.destroyUnreferencedDisks) args.push('--destroy-unreferenced-disks', '1');
     await this.call(args, true, opts, undefined, LONG_MS);
-  }
-
-  async snapshot(vmid: number, name: string, description: string | undefined, opts?: CallOptions) {
-    const args = ['snapshot', a.vmid(vmid), a.snapname(name)];
-    if (description) args.push(...a.paramArgs({ description }));
-    await this.call(args, true, opts, undefined, LONG_MS);
-  }
-
-  async delsnapshot(vmid: number, name: string, opts?: CallOptions) {
-    await this.call(['delsnapshot', a.vmid(vmid), a.snapname(name)], true, opts, undefined, LONG_MS);
-  }
-
-  async listSnapshots(vmid: number, opts?: CallOptions) {
-    return parseSnapshotTree((await this.call(['listsnapshot', a.vmid(vmid)], false, opts)).stdout);
-  }
-
-  async rollback(vmid: number, name: string, start: boolean, opts?: CallOptions) {
-    const args = ['rollback', a.vmid(vmid), a.snapname(name)];
-    if (start) args.push('--start', '1');
-    await this.call(args, true, opts, undefined, LONG_MS);
-  }
-
-  async template(vmid: number, opts?: CallOptions) {
-    // pct template exits 0 even when its task fails (proxmox-cli.md §0.1): the error text on
-    // stderr is the only sign, so a failure is recognised by it.
-    const res = await this.call(['template', a.vmid(vmid)], true, opts);
-    if (res.stderr.trim() !== '') {
-      throw mapToolFailure({ tool: 'pct', subcommand: 'template', args: ['template', String(vmid)], exitCode: 0, stdout: res.stdout, stderr: res.stderr }, undefined);
-    }
-  }
-
-  async unlock(vmid: number, opts?: CallOptions) {
-    await this.call(['unlock', a.vmid(vmid)], true, opts);
   }
 
   async exec(vmid: number, command: readonly string[], o: ExecOptions): Promise<ExecResult> {

@@ -1,14 +1,11 @@
 /** `qm`: QEMU VMs. Output parsed per research/proxmox-cli.md §2. */
 import { CommandFailedError, InvalidArgumentError, hostnameSchema, parseOrThrow } from '@phoenix/shared';
 import * as a from './args.js';
-import { parseGuestConfig } from './parse-config.js';
-import { parseQmList, parseSnapshotTree } from './parse-pve.js';
-import { parseStatusLine } from './pct.js';
-import { withCallOptions, type CommandExecutor, type RunRequest } from './run.js';
-import { mapToolFailure } from './tool-errors.js';
+import { GuestTool, LONG_MS } from './guest-tool.js';
+import { parseQmList } from './parse-pve.js';
+import type { CommandExecutor } from './run.js';
 import type { CallOptions, CloneOptions, ExecOptions, ExecResult, PveParams, QmDriver } from './types.js';
 
-const LONG_MS = 30 * 60_000;
 
 /** The JSON `qm guest exec` prints (pretty, canonical keys). */
 interface GuestExecJson {
@@ -19,29 +16,15 @@ interface GuestExecJson {
   pid?: number;
 }
 
-export class Qm implements QmDriver {
-  constructor(private readonly exec_: CommandExecutor) {}
-
-  private call(args: string[], mutating: boolean, opts: CallOptions = {}, subcommand?: string, timeoutMs?: number) {
-    const req: RunRequest = { tool: 'qm', args, mutating };
-    if (subcommand) req.subcommand = subcommand;
-    return this.exec_.run(withCallOptions(req, opts, timeoutMs));
+export class Qm extends GuestTool implements QmDriver {
+  constructor(exec: CommandExecutor) {
+    super(exec, 'qm');
   }
 
   async list(opts?: CallOptions) {
     return parseQmList((await this.call(['list'], false, opts)).stdout);
   }
 
-  async config(vmid: number, opts: CallOptions & { snapshot?: string; current?: boolean } = {}) {
-    const args = ['config', a.vmid(vmid)];
-    if (opts.snapshot) args.push('--snapshot', a.snapname(opts.snapshot));
-    if (opts.current) args.push('--current', '1');
-    return parseGuestConfig((await this.call(args, false, opts)).stdout);
-  }
-
-  async status(vmid: number, opts?: CallOptions) {
-    return parseStatusLine((await this.call(['status', a.vmid(vmid)], false, opts)).stdout);
-  }
 
   async create(vmid: number, params: PveParams, opts?: CallOptions) {
     await this.call(['create', a.vmid(vmid), ...a.paramArgs(params)], true, opts, undefined, LONG_MS);
@@ -89,38 +72,6 @@ export class Qm implements QmDriver {
     if (o.purge) args.push('--purge', '1');
     if (o.destroyUnreferencedDisks) args.push('--destroy-unreferenced-disks', '1');
     await this.call(args, true, opts, undefined, LONG_MS);
-  }
-
-  async snapshot(vmid: number, name: string, description: string | undefined, opts?: CallOptions) {
-    const args = ['snapshot', a.vmid(vmid), a.snapname(name)];
-    if (description) args.push(...a.paramArgs({ description }));
-    await this.call(args, true, opts, undefined, LONG_MS);
-  }
-
-  async delsnapshot(vmid: number, name: string, opts?: CallOptions) {
-    await this.call(['delsnapshot', a.vmid(vmid), a.snapname(name)], true, opts, undefined, LONG_MS);
-  }
-
-  async listSnapshots(vmid: number, opts?: CallOptions) {
-    return parseSnapshotTree((await this.call(['listsnapshot', a.vmid(vmid)], false, opts)).stdout);
-  }
-
-  async rollback(vmid: number, name: string, start: boolean, opts?: CallOptions) {
-    const args = ['rollback', a.vmid(vmid), a.snapname(name)];
-    if (start) args.push('--start', '1');
-    await this.call(args, true, opts, undefined, LONG_MS);
-  }
-
-  async template(vmid: number, opts?: CallOptions) {
-    // Like pct template: exit 0 even when the task fails; stderr carries the error.
-    const res = await this.call(['template', a.vmid(vmid)], true, opts);
-    if (res.stderr.trim() !== '') {
-      throw mapToolFailure({ tool: 'qm', subcommand: 'template', args: ['template', String(vmid)], exitCode: 0, stdout: res.stdout, stderr: res.stderr }, undefined);
-    }
-  }
-
-  async unlock(vmid: number, opts?: CallOptions) {
-    await this.call(['unlock', a.vmid(vmid)], true, opts);
   }
 
   async cloudinitUpdate(vmid: number, opts?: CallOptions) {
