@@ -60,6 +60,10 @@ describe('cluster - apply the seed config end to end', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('estimated makespan');
     expect(r.stdout).toMatch(/critical path: /);
+    const why = await c.cli(['explain', 'Copy-VLLM-GPUx2', specFile]);
+    expect(why.code, why.stderr).toBe(0);
+    expect(why.stdout).toMatch(/Copy-VLLM-GPUx2 → pve[12]/);
+    expect(why.stdout).toMatch(/pve3\s+rejected \(\w+\)\s+\w+: needs/);
     expect(mutations(c)).toBe(before);
   }, 60_000);
 

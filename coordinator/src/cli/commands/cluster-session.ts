@@ -30,3 +30,13 @@ export async function openSession(contextPath: string | undefined): Promise<Clus
     },
   };
 }
+
+/** The view the leader last stored, as of now. */
+export async function liveView(context: string | undefined): Promise<ClusterView> {
+  const s = await openSession(context);
+  try {
+    return { ...(await s.view()).view, observedAt: Date.now() };
+  } finally {
+    await s.close();
+  }
+}

@@ -7,6 +7,7 @@ import { explain } from '../../scheduler/schedule.js';
 import { OUTPUT_FORMATS, formatTable, parseFormat, render, type CliIO } from '../io.js';
 import { loadSpec, loadView, policyFor } from '../load.js';
 import { strategyOption } from './plan.js';
+import { liveView } from './cluster-session.js';
 
 export function registerExplain(program: Command, io: CliIO): void {
   program
@@ -14,17 +15,18 @@ export function registerExplain(program: Command, io: CliIO): void {
     .description('why a guest goes to its node, and why every other node was rejected or scored lower')
     .argument('<guest>', 'guest name (container, VM or OpenShift node)')
     .argument('<spec>', 'spec file')
-    .requiredOption('--view <file>', 'cluster view (YAML or JSON)')
+    .option('--view <file>', 'cluster view (YAML or JSON); without it the live view of --context')
+    .option('--context <file>', 'cluster context file (default: $PHOENIX_CONTEXT)')
     .addOption(strategyOption())
     .addOption(new Option('--output <format>', 'table, json or yaml').choices(OUTPUT_FORMATS).default('table' as const))
-    .addHelpText('after', '\nExamples:\n  phoenix explain granite-embedding --view view.yaml cluster.yaml\n')
+    .addHelpText('after', '\nExamples:\n  phoenix explain granite-embedding --view view.yaml cluster.yaml\n  phoenix explain granite-embedding cluster.yaml --context lab.yaml\n')
     .action(async (guest, specPath, opts) => {
       const format = parseFormat(opts.output);
       const { compiled } = await loadSpec(specPath);
       if (!compiled.guests.some((g) => g.name === guest)) {
         throw new InvalidArgumentError('guest', guest, `not a guest of ${specPath}`);
       }
-      const input = schedulerInput(compiled, await loadView(opts.view, io));
+      const input = schedulerInput(compiled, opts.view ? await loadView(opts.view, io) : await liveView(opts.context));
       const existing = input.existing.find((e) => e.guest === guest);
       if (existing) {
         render(io, format, { guest, existing }, () => `${guest} already exists on ${existing.node} (vmid ${existing.vmid}); nothing to place\n`);

@@ -4,17 +4,8 @@ import { Option } from '@commander-js/extra-typings';
 import { summarizeNode, type NodeSummary } from '../../view/summary.js';
 import { OUTPUT_FORMATS, formatTable, mib, parseFormat, render, type CliIO } from '../io.js';
 import { loadView } from '../load.js';
-import { openSession } from './cluster-session.js';
-import type { ClusterView } from '../../view/types.js';
+import { liveView } from './cluster-session.js';
 
-async function liveView(context: string | undefined): Promise<ClusterView> {
-  const s = await openSession(context);
-  try {
-    return { ...(await s.view()).view, observedAt: Date.now() };
-  } finally {
-    await s.close();
-  }
-}
 
 function gpuText(n: NodeSummary): string {
   if (n.gpus.length === 0) return '-';
