@@ -25,6 +25,16 @@ describe('pvesh get', () => {
     });
   });
 
+  it('lists the node network, filtered by type, and rejects unknown types', async () => {
+    const bridges = JSON.parse((await node.run('pvesh', ['get', `/nodes/${node.name}/network`, '--type', 'any_bridge', '--output-format', 'json'])).stdout) as { iface: string; type: string }[];
+    expect(bridges.map((b) => [b.iface, b.type])).toEqual([['vmbr0', 'bridge']]);
+    const all = JSON.parse((await node.run('pvesh', ['get', `/nodes/${node.name}/network`, '--output-format', 'json'])).stdout) as { iface: string }[];
+    expect(all.map((b) => b.iface).sort()).toEqual(['eno1', 'vmbr0']);
+    const bad = await node.run('pvesh', ['get', `/nodes/${node.name}/network`, '--type', 'wifi']);
+    expect(bad.code).toBe(255);
+    expect(bad.stderr).toContain("type: value 'wifi' does not have a value in the enumeration");
+  });
+
   it('fails with exit 1 for paths without a handler', async () => {
     expect(await node.run('pvesh', ['get', '/nodes/pve/frobnicate'])).toMatchObject({ code: 1, stderr: "No 'get' handler defined for '/nodes/pve/frobnicate'\n" });
   });

@@ -240,3 +240,29 @@ export function taskStatus(ctx: Ctx, upid: string): TaskStatus {
   if (status !== undefined) base.exitstatus = status === 'TASK OK' ? 'OK' : status.replace(/^TASK ERROR: /, '').replace(/^TASK WARNINGS: (\d+)/, 'WARNINGS: $1');
   return base;
 }
+
+/**
+ * `/nodes/{node}/network`: the node's interfaces as PVE lists them (bridges only here, plus the
+ * physical port behind the first). `type` filters like PVE: bridge, any_bridge, eth.
+ */
+export function nodeNetwork(ctx: Ctx, type: string | undefined): Record<string, unknown>[] {
+  const n = ctx.state.readNode();
+  const bridges = n.bridges.map((iface, i) => ({
+    iface,
+    type: 'bridge',
+    active: 1,
+    autostart: 1,
+    bridge_ports: i === 0 ? 'eno1' : '',
+    bridge_stp: 'off',
+    bridge_fd: '0',
+    families: ['inet'],
+    method: i === 0 ? 'static' : 'manual',
+    method6: 'manual',
+    priority: 3 + i,
+    ...(i === 0 ? { cidr: '10.0.0.13/24', address: '10.0.0.13', netmask: '24', gateway: '10.0.0.1' } : {}),
+  }));
+  const eth = [{ iface: 'eno1', type: 'eth', active: 1, exists: 1, families: ['inet'], method: 'manual', method6: 'manual', priority: 2 }];
+  if (type === 'bridge' || type === 'any_bridge') return bridges;
+  if (type === 'eth') return eth;
+  return [...eth, ...bridges];
+}

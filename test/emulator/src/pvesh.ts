@@ -8,7 +8,7 @@ import { allLxcStatus } from './lxc-status.js';
 import { printApiResult } from './api-format.js';
 import { storageIndex } from './pvesm.js';
 import { allQemuStatus } from './qemu-status.js';
-import { clusterResources, guestStatusCurrent, nextId, nodeStatus, taskStatus } from './pvesh-data.js';
+import { clusterResources, guestStatusCurrent, nextId, nodeNetwork, nodeStatus, taskStatus } from './pvesh-data.js';
 import type { ObjectSchema, PropSchema } from './schema.js';
 import { validateParams } from './schema-validate.js';
 import { snapshotList } from './snapshots.js';
@@ -143,6 +143,12 @@ const ROUTES: Route[] = [
     },
   },
   { method: 'GET', path: '/nodes/{node}/status', handler: (ctx) => nodeStatus(ctx) },
+  {
+    method: 'GET',
+    path: '/nodes/{node}/network',
+    params: { type: { type: 'string', enum: ['bridge', 'bond', 'eth', 'alias', 'vlan', 'OVSBridge', 'OVSBond', 'OVSPort', 'OVSIntPort', 'vnet', 'any_bridge', 'any_local_bridge', 'include_sdn'], optional: 1 } },
+    handler: (ctx, p) => nodeNetwork(ctx, p['type']),
+  },
   { method: 'GET', path: '/nodes/{node}/lxc', handler: (ctx) => allLxcStatus(ctx.state) },
   { method: 'GET', path: '/nodes/{node}/qemu', handler: (ctx, p) => allQemuStatus(ctx.state, p['full'] === '1') },
   { method: 'GET', path: '/nodes/{node}/lxc/{vmid}/status/current', handler: (ctx, p) => guestStatusCurrent(ctx, 'lxc', Number(p['vmid'])) },
