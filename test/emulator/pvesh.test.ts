@@ -35,6 +35,14 @@ describe('pvesh get', () => {
     expect(bad.stderr).toContain("type: value 'wifi' does not have a value in the enumeration");
   });
 
+  it('reads one storage definition, and fails for a missing one', async () => {
+    const zfs = JSON.parse((await node.run('pvesh', ['get', '/storage/local-zfs', '--output-format', 'json'])).stdout) as Record<string, unknown>;
+    expect(zfs).toMatchObject({ storage: 'local-zfs', type: 'zfspool', pool: 'rpool/data', content: 'images,rootdir' });
+    const missing = await node.run('pvesh', ['get', '/storage/nope']);
+    expect(missing.code).toBe(255);
+    expect(missing.stderr).toContain("storage 'nope' does not exist");
+  });
+
   it('fails with exit 1 for paths without a handler', async () => {
     expect(await node.run('pvesh', ['get', '/nodes/pve/frobnicate'])).toMatchObject({ code: 1, stderr: "No 'get' handler defined for '/nodes/pve/frobnicate'\n" });
   });

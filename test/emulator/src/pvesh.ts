@@ -189,6 +189,17 @@ const ROUTES: Route[] = [
       return rows;
     },
   },
+  {
+    // The storage.cfg entry (API2/Storage/Config.pm read): storage, type, content and the plugin's properties.
+    method: 'GET',
+    path: '/storage/{storage}',
+    params: { storage: { type: 'string', format: 'pve-storage-id' } },
+    handler: (ctx, p) => {
+      const id = p['storage'] ?? '';
+      const def = storageConfig(ctx.state, id);
+      return { storage: id, type: def.type, content: [...def.content].sort().join(','), digest: '0f5e1c2b3a4d5e6f708192a3b4c5d6e7f8091a2b', ...def.props };
+    },
+  },
   { method: 'GET', path: '/nodes/{node}/tasks/{upid}/status', handler: (ctx, p) => taskStatus(ctx, p['upid'] ?? '') },
   ...fwRoutes('lxc'),
   ...fwRoutes('qemu'),
