@@ -60,7 +60,9 @@ async function main(): Promise<void> {
     await cluster.cli(['status'], { inherit: true });
     if (values.once) return void (await stop(applied.code));
     say('The cluster keeps running. In another shell:');
-    process.stderr.write(`  export PHOENIX_CONTEXT=${cluster.contextFile}\n  npx phoenix status\n  npx phoenix plan ${specFile}\n  npx phoenix explain Copy-Base --view <view> ${specFile}\n\nCtrl-C stops everything.\n`);
+    process.stderr.write(
+      `  export PHOENIX_CONTEXT=${cluster.contextFile}\n  npx phoenix nodes\n  npx phoenix status\n  npx phoenix plan ${specFile}\n  npx phoenix explain granite-embedding ${specFile}\n  npx phoenix delete ollama-gpu0 --yes\n\nCtrl-C stops everything.\n`,
+    );
     await new Promise(() => undefined);
   } catch (err) {
     process.stderr.write(`demo failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
