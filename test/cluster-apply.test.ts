@@ -3,10 +3,11 @@
  * coordinator processes. Applies the imported Phoenix seed config and checks what the nodes say.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { mutatingCalls, readCalls, readGuestConfig, readGuestConfigText } from './emulator/src/index.js';
+import { guestRootfs, mutatingCalls, readCalls, readGuestConfig, readGuestConfigText } from './emulator/src/index.js';
 import { repoRoot } from './harness/agent-process.js';
 import { startDemoCluster, type DemoCluster } from './demo/cluster.js';
 import { demoSpec } from './demo/spec.js';
@@ -87,9 +88,13 @@ describe('cluster - apply the seed config end to end', () => {
   }, 300_000);
 
   it('a changed guest is the only thing changed', async () => {
-    const spec = parse(await readFile(specFile, 'utf8')) as { containers: { name: string; cores?: number }[] };
+    const spec = parse(await readFile(specFile, 'utf8')) as { containers: { name: string; cores?: number; applicationScript?: string }[] };
     const stepCa = spec.containers.find((g) => g.name === 'Step-CA')!;
     stepCa.cores = (stepCa.cores ?? 2) + 1;
+    // An application script kept beside the spec travels with it and runs inside the guest.
+    await mkdir(join(c.dir, 'apps'), { recursive: true });
+    await writeFile(join(c.dir, 'apps', 'hello.sh'), '#!/bin/bash\necho "hello from $(hostname)" > /root/phoenix-hello\n');
+    stepCa.applicationScript = 'apps/hello.sh';
     const changed = join(c.dir, 'spec-changed.yaml');
     await writeFile(changed, stringify(spec));
     const node = c.nodes.nodes.find((n) => readGuestConfig(n.stateDir, 103))!;
@@ -103,6 +108,7 @@ describe('cluster - apply the seed config end to end', () => {
     const r = await c.cli(['apply', changed, '--output', 'json']);
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
     expect(readGuestConfigText(node.stateDir, 103)).toMatch(new RegExp(`^cores: ${stepCa.cores}$`, 'm'));
+    expect(readFileSync(join(guestRootfs(node.stateDir, 103), 'root', 'phoenix-hello'), 'utf8')).toBe('hello from Step-CA\n');
     const newCalls = c.nodes.nodes.flatMap((n, i) => mutatingCalls(n.stateDir).slice(before[i]));
     expect(newCalls.length).toBeGreaterThan(0);
     for (const call of newCalls) expect(call.argv.join(' ')).toMatch(/\b103\b/);
@@ -133,6 +139,13 @@ describe('cluster - apply the seed config end to end', () => {
     const r = await c.cli(['apply', bad]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/version/);
+    const noScript = join(c.dir, 'no-script.yaml');
+    const spec = parse(await readFile(specFile, 'utf8')) as { containers: { applicationScript?: string }[] };
+    spec.containers[0]!.applicationScript = 'apps/missing.sh';
+    await writeFile(noScript, stringify(spec));
+    const r2 = await c.cli(['apply', noScript]);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toMatch(/containers\.0\.applicationScript: no such file beside the spec/);
   }, 60_000);
 });
 

@@ -36,6 +36,8 @@ export interface BuildPlanOptions {
   templateStorage?: string;
   /** Parameters the coordinator adds for features (e.g. the cluster CA for trusted_ca). */
   featureParams?: Record<string, Record<string, string>>;
+  /** Application scripts that came with the spec (name → content). */
+  scripts?: Record<string, string>;
 }
 
 export interface BuiltPlan extends Plan {
@@ -196,6 +198,7 @@ export async function buildPlan(spec: CompiledSpec, view: ClusterView, options: 
             sourceSnapshot: parentSnapshot,
             templateStorage: options.templateStorage ?? 'local',
             featureParams: options.featureParams ?? {},
+            scripts: options.scripts ?? {},
           })
         : undefined;
     const deps = new Set<string>();

@@ -9,7 +9,13 @@ import { buckets, type agentv1 } from '@phoenix/shared';
 import type { StateStore } from '../state/index.js';
 import { kvKey } from '../state/index.js';
 
-export const specRecordSchema = z.object({ yaml: z.string(), submittedAt: z.string(), submittedBy: z.string() });
+export const specRecordSchema = z.object({
+  yaml: z.string(),
+  /** Application scripts the spec names, read beside the spec file: name → content. */
+  files: z.record(z.string(), z.string()).default({}),
+  submittedAt: z.string(),
+  submittedBy: z.string(),
+});
 export type SpecRecord = z.infer<typeof specRecordSchema>;
 
 export const requestSchema = z.object({
@@ -39,12 +45,13 @@ export async function submitRequest(
   store: StateStore,
   kind: ApplyRequest['kind'],
   by: string,
-  options: { yaml?: string; guest?: string } = {},
+  options: { yaml?: string; guest?: string; files?: Record<string, string> } = {},
 ): Promise<ApplyRequest> {
   let specRevision: number;
   if (options.yaml !== undefined) {
     const yaml = options.yaml;
-    const written = await specBucket(store).update(SPEC_KEY, () => ({ yaml, submittedAt: new Date().toISOString(), submittedBy: by }));
+    const files = options.files ?? {};
+    const written = await specBucket(store).update(SPEC_KEY, () => ({ yaml, files, submittedAt: new Date().toISOString(), submittedBy: by }));
     specRevision = written?.revision ?? 0;
   } else {
     specRevision = (await specBucket(store).get(SPEC_KEY))?.revision ?? 0;

@@ -119,6 +119,7 @@ export class RunExecutor {
         limits: { perNode: this.o.perNode },
         allocator,
         featureParams: { trusted_ca: { ca_cert: this.o.caPem } },
+        scripts: specRecord.value.files,
       });
       for (const u of plan.unplaced) this.#publish({ runId: req.runId, type: 'done', guest: u.guest, status: 'unplaced', error: u.reason });
       unplaced = plan.unplaced.length;

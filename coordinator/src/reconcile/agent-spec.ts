@@ -26,6 +26,8 @@ export interface GuestBinding {
   templateStorage: string;
   /** Parameters the coordinator adds for features (e.g. the cluster CA for trusted_ca). */
   featureParams?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Script files that came with the spec: sent inline instead of by library name. */
+  scripts?: Readonly<Record<string, string>>;
 }
 
 function source(g: CompiledGuest, b: GuestBinding): agentv1.GuestSource | undefined {
@@ -100,7 +102,11 @@ export function toAgentSpec(g: CompiledGuest, b: GuestBinding): agentv1.GuestSpe
     startup: start?.order !== undefined ? { order: start.order, upDelaySeconds: start.upDelaySeconds ?? 0, downDelaySeconds: start.downDelaySeconds ?? 0 } : undefined,
     tags: [...(src.tags ?? [])],
     features,
-    applicationScript: src.applicationScript ? { name: src.applicationScript, content: '', args: [] } : undefined,
+    applicationScript: src.applicationScript
+      ? b.scripts?.[src.applicationScript] !== undefined
+        ? { name: '', content: b.scripts[src.applicationScript]!, args: [] }
+        : { name: src.applicationScript, content: '', args: [] }
+      : undefined,
     healthCheck: src.healthCheck ? { command: [...src.healthCheck.command], retries: src.healthCheck.retries, intervalSeconds: src.healthCheck.intervalSeconds } : undefined,
     templateSnapshot: g.snapshotAsTemplate ?? '',
     convertToTemplate: !isCt && (src.convertToTemplate ?? false),

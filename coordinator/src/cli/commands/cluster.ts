@@ -12,6 +12,7 @@ import { buildPlan, STEP_SECONDS } from '../../cluster/plan-build.js';
 import { contextTls } from '../../cluster/context.js';
 import { AgentClient } from '../../agents/index.js';
 import { estimateSchedule } from '../../reconcile/estimate.js';
+import { readSpecScripts } from '../scripts.js';
 import type { PlannedGuest, PlanStep } from '../../reconcile/types.js';
 import { submitRequest, specBucket, SPEC_KEY } from '../../cluster/requests.js';
 import { nodeKey, nodeRecordSchema } from '../../daemon/view-keeper.js';
@@ -37,9 +38,10 @@ async function withSession<T>(path: string | undefined, fn: (s: ClusterSession) 
 export async function clusterPlan(io: CliIO, specPath: string, opts: { context?: string | undefined; output: string; perNode?: number }): Promise<void> {
   const format = parseFormat(opts.output);
   const { compiled } = loadSpecText(await readFile(specPath, 'utf8'), specPath);
+  const scripts = await readSpecScripts(compiled, specPath);
   await withSession(opts.context, async (s) => {
     const { view, addresses } = await s.view();
-    const plan = await buildPlan(compiled, view, { limits: { perNode: opts.perNode ?? 4 } });
+    const plan = await buildPlan(compiled, view, { limits: { perNode: opts.perNode ?? 4 }, scripts });
     await checkExisting(s, plan.guests, addresses);
     plan.estimate = estimateSchedule(plan.guests, { perNode: opts.perNode ?? 4 });
     const vmid = (n: number): string => (n > 0 ? String(n) : 'new');
@@ -110,9 +112,10 @@ export function registerClusterCommands(program: Command, io: CliIO): void {
     .addHelpText('after', '\nExit status: 0 converged, 1 failed, 2 invalid spec (nothing changed), 3 partially applied.\n\nExample:\n  phoenix apply cluster.yaml --context ~/.phoenix/lab.yaml\n')
     .action(async (specPath, opts) => {
       const yaml = await readFile(specPath, 'utf8');
-      loadSpecText(yaml, specPath); // invalid specs stop here, before anything is stored
+      const { compiled } = loadSpecText(yaml, specPath); // invalid specs stop here, before anything is stored
+      const files = await readSpecScripts(compiled, specPath);
       await withSession(opts.context, async (s) => {
-        const req = await submitRequest(s.store, 'apply', s.ctx.name, { yaml });
+        const req = await submitRequest(s.store, 'apply', s.ctx.name, { yaml, files });
         io.err(`apply ${req.runId} submitted\n`);
         const summary = await watchRun(s, req.runId, io, { json: opts.output === 'json', timeoutMs: Number(opts.timeout) * 1000 });
         if (opts.output !== 'json') io.out(formatSummary(summary.guests));
