@@ -38,8 +38,8 @@ async function withSession<T>(path: string | undefined, fn: (s: ClusterSession) 
 export async function clusterPlan(io: CliIO, specPath: string, opts: { context?: string | undefined; output: string; perNode?: number }): Promise<void> {
   const format = parseFormat(opts.output);
   const { compiled } = loadSpecText(await readFile(specPath, 'utf8'), specPath);
-  const scripts = await readSpecScripts(compiled, specPath);
   await withSession(opts.context, async (s) => {
+    const scripts = await readSpecScripts(compiled, specPath);
     const { view, addresses } = await s.view();
     const plan = await buildPlan(compiled, view, { limits: { perNode: opts.perNode ?? 4 }, scripts });
     await checkExisting(s, plan.guests, addresses);
