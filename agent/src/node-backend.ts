@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError, type agentv1, type commonv1 } from '@phoenix/shared';
 import type { NodeDrivers } from './drivers/index.js';
+import { toProtoGpu } from './telemetry/gpus.js';
 import type {
   InterruptedOperation,
   MutationOptions,
@@ -50,22 +51,7 @@ export function createNodeBackend(options: NodeBackendOptions): NodeBackend {
 
     async listGpus(signal) {
       const samples = await drivers.nvidia.queryGpus({ signal });
-      return samples.map((s) => ({
-        index: s.index,
-        uuid: s.uuid,
-        name: s.name,
-        pciBusId: s.pciBusId,
-        memoryTotalMib: s.memoryTotalMib ?? 0,
-        memoryUsedMib: s.memoryUsedMib ?? 0,
-        memoryFreeMib: s.memoryFreeMib ?? 0,
-        utilizationGpuPercent: s.utilizationGpuPercent ?? 0,
-        utilizationMemoryPercent: s.utilizationMemoryPercent ?? 0,
-        temperatureC: s.temperatureC ?? 0,
-        powerDrawW: s.powerDrawW ?? 0,
-        powerLimitW: s.powerLimitW ?? 0,
-        driverVersion: s.driverVersion,
-        cudaVersion: '',
-      }));
+      return samples.map((s) => toProtoGpu(s, ''));
     },
 
     async listStorages(signal) {

@@ -33,6 +33,28 @@ export interface BasicNatsServer {
   dispose(): Promise<void>;
 }
 
+/**
+ * Waits for the ports file nats-server writes once it listens (`--ports_file_dir`), and returns the
+ * client port; kills the server and throws with its log if it exits or does not come up in time.
+ */
+export async function waitForNatsPort(proc: ChildProcess, portsDir: string, binary: string, timeoutMs: number, log: () => string): Promise<number> {
+  const portsFile = join(portsDir, `${basename(binary)}_${proc.pid}.ports`);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`nats-server exited with ${proc.exitCode}:\n${log()}`);
+    try {
+      const ports = JSON.parse(await readFile(portsFile, 'utf8')) as { nats?: string[] };
+      const url = ports.nats?.[0];
+      if (url) return Number(new URL(url).port);
+    } catch {
+      // not written yet
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  proc.kill('SIGKILL');
+  throw new Error(`nats-server not ready after ${timeoutMs} ms:\n${log()}`);
+}
+
 export async function startNatsServer(options: { readyTimeoutMs?: number } = {}): Promise<BasicNatsServer> {
   const binary = natsServerBinary();
   const dir = await mkdtemp(join(tmpdir(), 'phoenix-nats-'));
@@ -50,24 +72,7 @@ export async function startNatsServer(options: { readyTimeoutMs?: number } = {})
     proc.stderr?.on('data', (chunk: string) => {
       log = (log + chunk).slice(-8_000);
     });
-    const portsFile = join(dir, `${basename(binary)}_${proc.pid}.ports`);
-    const deadline = Date.now() + readyTimeoutMs;
-    while (Date.now() < deadline) {
-      if (proc.exitCode !== null) throw new Error(`nats-server exited with ${proc.exitCode}:\n${log}`);
-      try {
-        const ports = JSON.parse(await readFile(portsFile, 'utf8')) as { nats?: string[] };
-        const url = ports.nats?.[0];
-        if (url) {
-          port = Number(new URL(url).port);
-          return;
-        }
-      } catch {
-        // not written yet
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    proc.kill('SIGKILL');
-    throw new Error(`nats-server not ready after ${readyTimeoutMs} ms:\n${log}`);
+    port = await waitForNatsPort(proc, dir, binary, readyTimeoutMs, () => log);
   }
 
   async function stop(): Promise<void> {

@@ -8,11 +8,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
-import { natsServerBinary } from './nats-basic.js';
+import { natsServerBinary, waitForNatsPort } from './nats-basic.js';
 
 export interface NatsUserCredentials {
   user: string;
@@ -97,24 +97,7 @@ export async function startSecuredNats(options: SecuredNatsOptions): Promise<Sec
     proc.stderr?.on('data', (chunk: string) => {
       output = (output + chunk).slice(-16_000);
     });
-    const portsFile = join(dir, `${binary.slice(binary.lastIndexOf('/') + 1)}_${proc.pid}.ports`);
-    const deadline = Date.now() + (options.readyTimeoutMs ?? 10_000);
-    while (Date.now() < deadline) {
-      if (proc.exitCode !== null) throw new Error(`nats-server exited with ${proc.exitCode}:\n${output}`);
-      try {
-        const ports = JSON.parse(await readFile(portsFile, 'utf8')) as { nats?: string[] };
-        const url = ports.nats?.[0];
-        if (url) {
-          port = Number(new URL(url).port);
-          return;
-        }
-      } catch {
-        // not written yet
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    proc.kill('SIGKILL');
-    throw new Error(`nats-server not ready:\n${output}`);
+    port = await waitForNatsPort(proc, dir, binary, options.readyTimeoutMs ?? 10_000, () => output);
   };
 
   const stop = async (): Promise<void> => {

@@ -16,6 +16,7 @@ import { gpuRawLines, planDevEntries, type GpuMode } from './gpu.js';
 import { desiredRawLines, sameRawLines } from './raw-lines.js';
 import { NEW_VOLUME_RE } from './spec-validate.js';
 import type { GuestSpec } from './types.js';
+import { configDiff } from './config-diff.js';
 
 export interface LxcChanges {
   set: Record<string, string>;
@@ -146,19 +147,7 @@ export function lxcRawLines(spec: GuestSpec, gpu: GpuInput): RawLxcLine[] {
 
 export function diffLxc(spec: GuestSpec, current: GuestConfig, gpu: GpuInput): LxcChanges {
   const cur = current.values;
-  const set: Record<string, string> = {};
-  const del: string[] = [];
-  const resize: Array<{ disk: string; size: string }> = [];
-  const summary: string[] = [];
-  const put = (key: string, value: string, why?: string) => {
-    set[key] = value;
-    summary.push(why ?? `${key}: ${cur[key] ?? '(unset)'} → ${value}`);
-  };
-  const drop = (key: string) => {
-    if (cur[key] === undefined) return;
-    del.push(key);
-    summary.push(`${key}: removed`);
-  };
+  const { set, del, resize, summary, put, drop } = configDiff(cur);
 
   if (parsePveBool(cur['unprivileged']) !== spec.unprivileged) {
     throw new InvalidArgumentError(

@@ -10,6 +10,7 @@ import type { GuestConfig } from '../drivers/types.js';
 import { composeDescription, splitDescription } from '../features/record.js';
 import { startupValue } from './lxc-config.js';
 import type { GuestSpec } from './types.js';
+import { configDiff } from './config-diff.js';
 
 const NIC_MODELS = ['virtio', 'e1000', 'e1000e', 'vmxnet3', 'rtl8139'];
 /** Keys cloud-init reads: a change needs `qm cloudinit update`. */
@@ -133,19 +134,7 @@ export function vmCreateParams(spec: GuestSpec, image: string): Record<string, s
 
 export function diffVm(spec: GuestSpec, current: GuestConfig): VmChanges {
   const cur = current.values;
-  const set: Record<string, string> = {};
-  const del: string[] = [];
-  const resize: Array<{ disk: string; size: string }> = [];
-  const summary: string[] = [];
-  const put = (key: string, value: string, why?: string) => {
-    set[key] = value;
-    summary.push(why ?? `${key}: ${cur[key] ?? '(unset)'} → ${value}`);
-  };
-  const drop = (key: string) => {
-    if (cur[key] === undefined) return;
-    del.push(key);
-    summary.push(`${key}: removed`);
-  };
+  const { set, del, resize, summary, put, drop } = configDiff(cur);
   const vm = spec.vm;
 
   if (spec.hostname && cur['name'] !== spec.hostname) put('name', spec.hostname);
