@@ -12,7 +12,7 @@ import { repoRoot } from './harness/agent-process.js';
 import { startDemoCluster, type DemoCluster } from './demo/cluster.js';
 import { demoSpec } from './demo/spec.js';
 
-const seedDir = resolve(repoRoot(), '../shared/fixtures/seeds/phoenix');
+const seedDir = resolve(repoRoot(), 'examples/phoenix');
 
 function mutations(c: DemoCluster): number {
   return c.nodes.nodes.reduce((n, node) => n + mutatingCalls(node.stateDir).length, 0);

@@ -13,7 +13,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'coordinator/bin/phoenix.js');
 const VIEW = join(ROOT, 'test/fixtures/views/three-nodes.yaml');
 const SPEC = join(ROOT, 'coordinator/examples/lab.yaml');
-const SEEDS = join(ROOT, 'coordinator/src/importers/__fixtures__/seeds');
+const SEEDS = join(ROOT, 'examples');
 
 interface Run {
   code: number | null;

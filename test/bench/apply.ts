@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   const c = await startDemoCluster({ timeScale: Number(values['time-scale']) });
   try {
     await waitForNodes(c);
-    const specFile = await demoSpec(resolve(repoRoot(), '../shared/fixtures/seeds/phoenix'), c, join(c.dir, 'spec.yaml'));
+    const specFile = await demoSpec(resolve(repoRoot(), 'examples/phoenix'), c, join(c.dir, 'spec.yaml'));
     const planOut = await c.cli(['plan', '--output', 'json', specFile]);
     const plan = JSON.parse(planOut.stdout) as { guests: { id: string; dependsOn: string[] }[] };
     const t0 = Date.now();

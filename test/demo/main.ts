@@ -28,7 +28,7 @@ async function waitForNodes(cluster: DemoCluster, count: number, timeoutMs = 90_
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { once: { type: 'boolean' }, 'time-scale': { type: 'string' } } });
   if (process.getuid?.() !== 0) process.stderr.write('note: the emulated guests are chroots; run the demo as root\n');
-  const seedDir = resolve(repoRoot(), '../shared/fixtures/seeds/phoenix');
+  const seedDir = resolve(repoRoot(), 'examples/phoenix');
   if (!existsSync(seedDir)) throw new Error(`seed configs not found at ${seedDir}`);
   say('Starting a three-node cluster (nats-server, emulated Proxmox nodes, agents, coordinator)');
   const cluster = await startDemoCluster({ timeScale: Number(values['time-scale'] ?? 0.02), log: (l) => process.stderr.write(`  ${l}\n`) });

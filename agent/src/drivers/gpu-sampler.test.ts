@@ -8,7 +8,7 @@ import { CommandExecutor } from './run.js';
 
 let dir: string;
 const fixtureRow = (): string => {
-  const text = readFileSync(new URL('./__fixtures__/nvidia-load.txt', import.meta.url), 'utf8');
+  const text = readFileSync(new URL('../../../test/fixtures/nvidia/nvidia-load.txt', import.meta.url), 'utf8');
   return text.split('\n')[1] ?? '';
 };
 

@@ -1,6 +1,6 @@
 /**
  * What `pct` and `qm` share: the PVE guest-config commands, snapshots, templates and unlock behave
- * the same for both (proxmox-cli.md §1 and §2), so they live once here.
+ * the same for both (docs/reference/proxmox-cli.md §1 and §2), so they live once here.
  */
 import * as a from './args.js';
 import { parseGuestConfig } from './parse-config.js';
@@ -62,7 +62,7 @@ export abstract class GuestTool {
   }
 
   async template(vmid: number, opts?: CallOptions) {
-    // pct/qm template exit 0 even when their task fails (proxmox-cli.md §0.1): the error text on
+    // pct/qm template exit 0 even when their task fails (docs/reference/proxmox-cli.md §0.1): the error text on
     // stderr is the only sign, so a failure is recognised by it.
     const res = await this.call(['template', a.vmid(vmid)], true, opts);
     if (res.stderr.trim() !== '') {

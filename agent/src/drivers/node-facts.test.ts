@@ -14,7 +14,7 @@ afterEach(() => {
 function tree(): string {
   const root = mkdtempSync(join(tmpdir(), 'phoenix-facts-'));
   roots.push(root);
-  const capture = readFileSync(new URL('./__fixtures__/nvidia-idle.txt', import.meta.url), 'utf8');
+  const capture = readFileSync(new URL('../../../test/fixtures/nvidia/nvidia-idle.txt', import.meta.url), 'utf8');
   const version = capture.split('### driver version file\n')[1]?.split('###')[0] ?? '';
   mkdirSync(join(root, 'proc/driver/nvidia/gpus/0000:00:06.0'), { recursive: true });
   writeFileSync(join(root, 'proc/driver/nvidia/version'), version);

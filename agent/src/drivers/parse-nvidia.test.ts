@@ -6,7 +6,7 @@ import { mapToolFailure } from './tool-errors.js';
 
 /** Text of one `### <title>` section of a capture file (without the trailing rc= line). */
 function section(file: string, title: string): string {
-  const text = readFileSync(new URL(`./__fixtures__/${file}`, import.meta.url), 'utf8');
+  const text = readFileSync(new URL(`../../../test/fixtures/nvidia/${file}`, import.meta.url), 'utf8');
   const parts = text.split(/^### /m);
   const part = parts.find((p) => p.startsWith(`${title}\n`));
   if (part === undefined) throw new Error(`no section ${title} in ${file}`);

@@ -1,7 +1,7 @@
 /**
  * Parsers for nvidia-smi: the `--query-gpu=… --format=csv,noheader,nounits` rows (values the GPU
  * does not have print as `[N/A]`, `[Not Supported]`, …), the driver version file and the summary
- * header. Tested against real captures in __fixtures__/.
+ * header. Tested against real captures in test/fixtures/nvidia/.
  */
 
 /** The fields Phoenix queries, in order (the same list as the real capture). */

@@ -1,4 +1,4 @@
-/** Parsers for the table outputs of pct, qm, pvesm and pveam (formats in research/proxmox-cli.md). */
+/** Parsers for the table outputs of pct, qm, pvesm and pveam (formats in docs/reference/proxmox-cli.md). */
 
 export interface PctListEntry {
   vmid: number;

@@ -1,4 +1,4 @@
-/** `pct`: LXC containers. Output parsed per research/proxmox-cli.md §1. */
+/** `pct`: LXC containers. Output parsed per docs/reference/proxmox-cli.md §1. */
 import { InvalidArgumentError, hostnameSchema, parseOrThrow } from '@phoenix/shared';
 import * as a from './args.js';
 import { GuestTool, LONG_MS } from './guest-tool.js';

@@ -1,4 +1,4 @@
-/** `pveam`: container templates (research/proxmox-cli.md §6). */
+/** `pveam`: container templates (docs/reference/proxmox-cli.md §6). */
 import { InvalidArgumentError } from '@phoenix/shared';
 import * as a from './args.js';
 import { parsePveamAvailable, parsePveamList } from './parse-pve.js';

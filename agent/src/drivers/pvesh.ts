@@ -1,4 +1,4 @@
-/** `pvesh`: the API from the command line, always `--output-format json` (research/proxmox-cli.md §4). */
+/** `pvesh`: the API from the command line, always `--output-format json` (docs/reference/proxmox-cli.md §4). */
 import { CommandFailedError } from '@phoenix/shared';
 import * as a from './args.js';
 import type { CommandExecutor } from './run.js';
@@ -44,7 +44,7 @@ export class Pvesh implements PveshDriver {
   }
 
   async nextId(opts?: CallOptions): Promise<number> {
-    // Prints "100" (a quoted string), a Perl typing leak (proxmox-cli.md §4.1).
+    // Prints "100" (a quoted string), a Perl typing leak (docs/reference/proxmox-cli.md §4.1).
     const v = await this.get<string | number>('/cluster/nextid', {}, opts);
     const n = Number(v);
     if (!Number.isInteger(n)) throw new CommandFailedError(`pvesh get /cluster/nextid: unexpected ${JSON.stringify(v)}`);

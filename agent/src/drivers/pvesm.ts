@@ -1,4 +1,4 @@
-/** `pvesm`: Proxmox storages (research/proxmox-cli.md §5). */
+/** `pvesm`: Proxmox storages (docs/reference/proxmox-cli.md §5). */
 import { InvalidArgumentError } from '@phoenix/shared';
 import * as a from './args.js';
 import { parsePvesmStatus } from './parse-pve.js';

@@ -1,4 +1,4 @@
-/** `qm`: QEMU VMs. Output parsed per research/proxmox-cli.md §2. */
+/** `qm`: QEMU VMs. Output parsed per docs/reference/proxmox-cli.md §2. */
 import { CommandFailedError, InvalidArgumentError, hostnameSchema, parseOrThrow } from '@phoenix/shared';
 import * as a from './args.js';
 import { GuestTool, LONG_MS } from './guest-tool.js';

@@ -1,6 +1,6 @@
 /**
  * Maps a failed tool call to a typed error by the tools' real error text (see
- * research/proxmox-cli.md): the message of a PVE `die`, a 400 parameter exception with its
+ * docs/reference/proxmox-cli.md): the message of a PVE `die`, a 400 parameter exception with its
  * per-parameter lines, OpenZFS `cannot open` errors, nvidia-smi's messages. Every typed error
  * keeps the original failure as `cause` and the tool, subcommand and exit code as details.
  */

@@ -1,4 +1,4 @@
-/** `zfs` and `zpool` with `-Hp` (tab-separated exact values; research/proxmox-cli.md §7). */
+/** `zfs` and `zpool` with `-Hp` (tab-separated exact values; docs/reference/proxmox-cli.md §7). */
 import { InvalidArgumentError, parseOrThrow, poolNameSchema } from '@phoenix/shared';
 import * as a from './args.js';
 import { ZFS_LIST_COLUMNS, ZPOOL_LIST_COLUMNS, parseZfsGet, parseZfsList, parseZpoolList } from './parse-zfs.js';

@@ -1,5 +1,5 @@
 /**
- * The built-in feature library: the features Phoenix installed (seeds §2.6). A spec may add entries
+ * The built-in feature library: the features Phoenix installed (docs/reference/phoenix-proxshift.md §2.6). A spec may add entries
  * or replace one of these by name. `requires` is satisfied by the guest itself or any template guest
  * it descends from, as Phoenix's is_feature_present_on_container did.
  */

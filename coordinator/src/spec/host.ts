@@ -1,6 +1,6 @@
 /**
  * Host setup as declarative data: what `phoenix setup` (and the agent) converge a Proxmox node to.
- * It covers what Phoenix's hypervisor setup did (seeds §1.1, §2.8) without its bugs: NFS options
+ * It covers what Phoenix's hypervisor setup did (docs/reference/phoenix-proxshift.md §1.1, §2.8) without its bugs: NFS options
  * apply to every client, Samba share options are honoured, the firewall lives in one place.
  */
 import { z } from 'zod';

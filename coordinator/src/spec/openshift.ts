@@ -1,5 +1,5 @@
 /**
- * OpenShift clusters on Proxmox VMs (the ProxShift model, seeds §3): single node, compact (three
+ * OpenShift clusters on Proxmox VMs (the ProxShift model, docs/reference/phoenix-proxshift.md §3): single node, compact (three
  * schedulable control-plane nodes) or multi-node. Credentials are references, never values.
  */
 import { z } from 'zod';

@@ -1,5 +1,5 @@
 /**
- * phoenix_lxc_configs.json → containers (seeds §1.2, §1.6). CTIDs are string keys; a per-CT key
+ * phoenix_lxc_configs.json → containers (docs/reference/phoenix-proxshift.md §1.2, §1.6). CTIDs are string keys; a per-CT key
  * that is missing falls back to the same key at the root of the file (scalars since E1, lists only
  * up to E3), which is how the root `nvidia_*` keys reach every container.
  */

@@ -1,5 +1,5 @@
 /**
- * phoenix_hypervisor_config.json → a host profile (seeds §1.1, §2.8), doing what the setup scripts
+ * phoenix_hypervisor_config.json → a host profile (docs/reference/phoenix-proxshift.md §1.1, §2.8), doing what the setup scripts
  * meant: every NFS client gets the export options, Samba share options are honoured, storage ids
  * follow the `<pool>-<dataset>` rule with the exact-key override, the firewall is read from either
  * place it was kept.

@@ -7,9 +7,10 @@ import { specToYaml } from '../output.js';
 import { importPhoenix, type PhoenixImportResult } from './index.js';
 
 const FIX = (p: string) => fileURLToPath(new URL(`../__fixtures__/${p}`, import.meta.url));
+const EXAMPLE = (p: string) => fileURLToPath(new URL(`../../../../examples/${p}`, import.meta.url));
 const SETS = {
-  e4: FIX('seeds/phoenix'),
-  orchestrator: FIX('seeds/phoenix/orchestrator-era'),
+  e4: EXAMPLE('phoenix'),
+  orchestrator: EXAMPLE('phoenix/orchestrator-era'),
   e0: FIX('phoenix-e0'),
   e1: FIX('phoenix-e1'),
 } as const;
@@ -143,7 +144,7 @@ describe('import phoenix semantics', () => {
   });
 
   it('fails with exit code 2 naming the directory when it holds no Phoenix files', async () => {
-    await expect(importPhoenix(FIX('seeds/proxshift'))).rejects.toThrowError(/^config-dir: holds none of phoenix_hypervisor_config\.json/);
+    await expect(importPhoenix(EXAMPLE('proxshift'))).rejects.toThrowError(/^config-dir: holds none of phoenix_hypervisor_config\.json/);
     await expect(importPhoenix(FIX('does-not-exist'))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'config-dir' });
   });
 });

@@ -1,5 +1,5 @@
 /**
- * VMs of all three Phoenix variants (seeds §1.3): A — inline in the hypervisor file, by name,
+ * VMs of all three Phoenix variants (docs/reference/phoenix-proxshift.md §1.3): A — inline in the hypervisor file, by name,
  * VMID allocated; B — phoenix_vm_configs.json with integer VMIDs; C — B plus the E4 keys. Each VM is
  * `vm_defaults` shallow-merged with its entry; the per-VM values later eras ignored are honoured.
  */

@@ -1,6 +1,6 @@
 /**
  * `phoenix import proxshift <inventory> [--site <site-config>]`: a ProxShift Ansible inventory
- * (`all.children.clusters.children.<cluster>`, one host per OpenShift node, seeds §3.2) and its site
+ * (`all.children.clusters.children.<cluster>`, one host per OpenShift node, docs/reference/phoenix-proxshift.md §3.2) and its site
  * config (§3.3) → OpenShift clusters of a spec. Roles are positional (the first 1 or 3 hosts are
  * control plane), node IPs are base_ip + position, secrets stay in Vault and become references.
  *

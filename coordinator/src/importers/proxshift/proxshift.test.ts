@@ -9,7 +9,7 @@ import { golden } from '../golden.js';
 import { specToYaml } from '../output.js';
 import { importProxShift } from './index.js';
 
-const FIX = (p: string) => fileURLToPath(new URL(`../__fixtures__/seeds/proxshift/${p}`, import.meta.url));
+const FIX = (p: string) => fileURLToPath(new URL(`../../../../examples/proxshift/${p}`, import.meta.url));
 const INVENTORY = FIX('examples/clusters.yml.template');
 const SITE = FIX('examples/site-config.yaml');
 
