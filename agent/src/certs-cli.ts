@@ -79,5 +79,6 @@ export async function certsMain(argv: string[], out: (line: string) => void = (l
 }
 
 if (isEntryModule(import.meta.url)) {
-  certsMain(process.argv.slice(2)).then((code) => process.exit(code));
+  // certsMain reports its own errors and never rejects; the exit code is all that is left to do.
+  void certsMain(process.argv.slice(2)).then((code) => process.exit(code));
 }
