@@ -1,10 +1,10 @@
 /** `qm`: QEMU VMs. Output parsed per docs/reference/proxmox-cli.md §2. */
-import { CommandFailedError, InvalidArgumentError, hostnameSchema, parseOrThrow } from '@phoenix/shared';
+import { CommandFailedError, InvalidArgumentError } from '@phoenix/shared';
 import * as a from './args.js';
 import { GuestTool, LONG_MS } from './guest-tool.js';
 import { parseQmList } from './parse-pve.js';
 import type { CommandExecutor } from './run.js';
-import type { CallOptions, CloneOptions, ExecOptions, ExecResult, PveParams, QmDriver } from './types.js';
+import type { CallOptions, ExecOptions, ExecResult, PveParams, QmDriver } from './types.js';
 
 
 /** The JSON `qm guest exec` prints (pretty, canonical keys). */
@@ -18,60 +18,20 @@ interface GuestExecJson {
 
 export class Qm extends GuestTool implements QmDriver {
   constructor(exec: CommandExecutor) {
-    super(exec, 'qm');
+    super(exec, 'qm', 'name');
   }
 
   async list(opts?: CallOptions) {
     return parseQmList((await this.call(['list'], false, opts)).stdout);
   }
 
-
   async create(vmid: number, params: PveParams, opts?: CallOptions) {
     await this.call(['create', a.vmid(vmid), ...a.paramArgs(params)], true, opts, undefined, LONG_MS);
-  }
-
-  async clone(vmid: number, newid: number, o: CloneOptions, opts?: CallOptions) {
-    const params: Record<string, string | number | boolean> = {};
-    if (o.name) params['name'] = parseOrThrow(hostnameSchema, o.name, 'name');
-    if (o.snapname) params['snapname'] = a.snapname(o.snapname);
-    if (o.full !== undefined) params['full'] = o.full;
-    if (o.storage) params['storage'] = a.storageId(o.storage);
-    if (o.description) params['description'] = o.description;
-    await this.call(['clone', a.vmid(vmid, 'source'), a.vmid(newid, 'newid'), ...a.paramArgs(params)], true, opts, undefined, LONG_MS);
-  }
-
-  async set(vmid: number, params: PveParams, deleteKeys: readonly string[], opts?: CallOptions) {
-    await this.call(['set', a.vmid(vmid), ...a.paramArgs(params), ...a.deleteArgs(deleteKeys)], true, opts);
-  }
-
-  async resize(vmid: number, disk: string, size: string, opts?: CallOptions) {
-    await this.call(['resize', a.vmid(vmid), a.diskKey(disk), a.diskSize(size)], true, opts, undefined, LONG_MS);
   }
 
   async importDisk(vmid: number, source: string, storage: string, opts?: CallOptions) {
     const src = source.startsWith('/') ? a.hostPath(source, 'source') : a.volid(source, 'source');
     await this.call(['importdisk', a.vmid(vmid), src, a.storageId(storage)], true, opts, undefined, LONG_MS);
-  }
-
-  async start(vmid: number, opts?: CallOptions) {
-    await this.call(['start', a.vmid(vmid)], true, opts);
-  }
-
-  async stop(vmid: number, opts?: CallOptions) {
-    await this.call(['stop', a.vmid(vmid)], true, opts);
-  }
-
-  async shutdown(vmid: number, timeoutSeconds: number, forceStop: boolean, opts?: CallOptions) {
-    const args = ['shutdown', a.vmid(vmid), '--timeout', String(Math.max(0, Math.floor(timeoutSeconds)))];
-    if (forceStop) args.push('--forceStop', '1');
-    await this.call(args, true, opts);
-  }
-
-  async destroy(vmid: number, o: { purge?: boolean; destroyUnreferencedDisks?: boolean }, opts?: CallOptions) {
-    const args = ['destroy', a.vmid(vmid)];
-    if (o.purge) args.push('--purge', '1');
-    if (o.destroyUnreferencedDisks) args.push('--destroy-unreferenced-disks', '1');
-    await this.call(args, true, opts, undefined, LONG_MS);
   }
 
   async cloudinitUpdate(vmid: number, opts?: CallOptions) {

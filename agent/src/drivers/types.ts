@@ -48,50 +48,46 @@ export interface CloneOptions {
   description?: string;
 }
 
-export interface PctDriver {
-  list(opts?: CallOptions): Promise<PctListEntry[]>;
-  /** Throws NotFoundError when the CT does not exist. */
+export interface DestroyOptions {
+  /** pct only: stop a running CT first. */
+  force?: boolean;
+  purge?: boolean;
+  destroyUnreferencedDisks?: boolean;
+}
+
+/** What `pct` and `qm` do alike, with the same arguments. */
+export interface GuestToolDriver {
+  /** Throws NotFoundError when the guest does not exist. */
   config(vmid: number, opts?: CallOptions & { snapshot?: string; current?: boolean }): Promise<GuestConfig>;
   status(vmid: number, opts?: CallOptions): Promise<GuestRunState>;
-  create(vmid: number, ostemplate: string, params: PveParams, opts?: CallOptions): Promise<void>;
   clone(vmid: number, newid: number, options: CloneOptions, opts?: CallOptions): Promise<void>;
-  /** One `pct set` with the given keys and `--delete` for the removed ones. */
+  /** One `set` with the given keys and `--delete` for the removed ones. */
   set(vmid: number, params: PveParams, deleteKeys: readonly string[], opts?: CallOptions): Promise<void>;
   /** `size` is absolute (`16G`) or relative (`+2G`). */
   resize(vmid: number, disk: string, size: string, opts?: CallOptions): Promise<void>;
   start(vmid: number, opts?: CallOptions): Promise<void>;
   stop(vmid: number, opts?: CallOptions): Promise<void>;
   shutdown(vmid: number, timeoutSeconds: number, forceStop: boolean, opts?: CallOptions): Promise<void>;
-  destroy(vmid: number, options: { force?: boolean; purge?: boolean; destroyUnreferencedDisks?: boolean }, opts?: CallOptions): Promise<void>;
+  destroy(vmid: number, options: DestroyOptions, opts?: CallOptions): Promise<void>;
   snapshot(vmid: number, name: string, description: string | undefined, opts?: CallOptions): Promise<void>;
   delsnapshot(vmid: number, name: string, opts?: CallOptions): Promise<void>;
   listSnapshots(vmid: number, opts?: CallOptions): Promise<SnapshotEntry[]>;
   rollback(vmid: number, name: string, start: boolean, opts?: CallOptions): Promise<void>;
   template(vmid: number, opts?: CallOptions): Promise<void>;
   unlock(vmid: number, opts?: CallOptions): Promise<void>;
+}
+
+export interface PctDriver extends GuestToolDriver {
+  list(opts?: CallOptions): Promise<PctListEntry[]>;
+  create(vmid: number, ostemplate: string, params: PveParams, opts?: CallOptions): Promise<void>;
   exec(vmid: number, command: readonly string[], opts: ExecOptions): Promise<ExecResult>;
   push(vmid: number, localFile: string, destination: string, options: { perms?: string }, opts?: CallOptions): Promise<void>;
 }
 
-export interface QmDriver {
+export interface QmDriver extends GuestToolDriver {
   list(opts?: CallOptions): Promise<QmListEntry[]>;
-  config(vmid: number, opts?: CallOptions & { snapshot?: string; current?: boolean }): Promise<GuestConfig>;
-  status(vmid: number, opts?: CallOptions): Promise<GuestRunState>;
   create(vmid: number, params: PveParams, opts?: CallOptions): Promise<void>;
-  clone(vmid: number, newid: number, options: CloneOptions, opts?: CallOptions): Promise<void>;
-  set(vmid: number, params: PveParams, deleteKeys: readonly string[], opts?: CallOptions): Promise<void>;
-  resize(vmid: number, disk: string, size: string, opts?: CallOptions): Promise<void>;
   importDisk(vmid: number, source: string, storage: string, opts?: CallOptions): Promise<void>;
-  start(vmid: number, opts?: CallOptions): Promise<void>;
-  stop(vmid: number, opts?: CallOptions): Promise<void>;
-  shutdown(vmid: number, timeoutSeconds: number, forceStop: boolean, opts?: CallOptions): Promise<void>;
-  destroy(vmid: number, options: { purge?: boolean; destroyUnreferencedDisks?: boolean }, opts?: CallOptions): Promise<void>;
-  snapshot(vmid: number, name: string, description: string | undefined, opts?: CallOptions): Promise<void>;
-  delsnapshot(vmid: number, name: string, opts?: CallOptions): Promise<void>;
-  listSnapshots(vmid: number, opts?: CallOptions): Promise<SnapshotEntry[]>;
-  rollback(vmid: number, name: string, start: boolean, opts?: CallOptions): Promise<void>;
-  template(vmid: number, opts?: CallOptions): Promise<void>;
-  unlock(vmid: number, opts?: CallOptions): Promise<void>;
   cloudinitUpdate(vmid: number, opts?: CallOptions): Promise<void>;
   /** Resolves when the guest agent answers; throws otherwise. */
   agentPing(vmid: number, opts?: CallOptions): Promise<void>;

@@ -48,6 +48,28 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceImplemen
   const { backend, operations } = deps;
 
   /** A unary mutation whose response is `{ result }`. */
+  /** A unary operation through the journal: keyed, locked, replayable with its own response type. */
+  function unary<Req extends { context: commonv1.OperationContext | undefined }, Res>(
+    kind: string,
+    request: Req,
+    ctx: Ctx,
+    target: { vmid: number; lockKeys: string[] },
+    codecs: { request: { toJSON(message: Req): unknown }; response: { toJSON(value: Res): unknown; fromJSON(value: unknown): Res } },
+    work: (op: OperationHandle) => Promise<WorkOutcome<Res>>,
+  ): Promise<Res> {
+    const spec: OperationSpec<Res> = {
+      kind,
+      context: request.context,
+      vmid: target.vmid,
+      lockKeys: target.lockKeys,
+      request: codecs.request.toJSON({ ...request, context: undefined }),
+      caller: callerName(ctx),
+      responseCodec: codecs.response,
+      work,
+    };
+    return operations.runUnary(spec, ctx.signal);
+  }
+
   function mutation<Req extends { context: commonv1.OperationContext | undefined }>(
     kind: string,
     request: Req,
@@ -56,20 +78,10 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceImplemen
     encode: { toJSON(message: Req): unknown },
     run: (op: OperationHandle) => Promise<MutationResult>,
   ): Promise<{ result: agentv1.OperationResult | undefined }> {
-    const spec: OperationSpec<{ result: agentv1.OperationResult | undefined }> = {
-      kind,
-      context: request.context,
-      vmid: target.vmid,
-      lockKeys: target.lockKeys,
-      request: encode.toJSON({ ...request, context: undefined }),
-      caller: callerName(ctx),
-      responseCodec: resultResponseCodec,
-      work: async (op) => {
-        const out = await run(op);
-        return { result: resultFields(out), respond: (result) => ({ result }) };
-      },
-    };
-    return operations.runUnary(spec, ctx.signal);
+    return unary(kind, request, ctx, target, { request: encode, response: resultResponseCodec }, async (op) => {
+      const out = await run(op);
+      return { result: resultFields(out), respond: (result) => ({ result }) };
+    });
   }
 
   /** A streaming mutation: every event of the operation goes to the sink, the result last. */
@@ -213,49 +225,20 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceImplemen
     async execGuest(req, ctx) {
       const vmid = vmidOf(req.vmid);
       if (req.command.length === 0) throw new InvalidArgumentError('command', req.command, 'must name a program');
-      return operations.runUnary(
-        {
-          kind: 'ExecGuest',
-          context: req.context,
-          vmid,
-          lockKeys: [guestLockKey(vmid)],
-          request: agentv1.ExecGuestRequest.toJSON({ ...req, context: undefined }),
-          caller: callerName(ctx),
-          responseCodec: agentv1.ExecGuestResponse,
-          work: async (op) => {
-            const response = await backend.execGuest(
-              vmid,
-              req.command,
-              { stdin: req.stdin, timeoutSeconds: req.timeoutSeconds },
-              mutationOptions(op),
-            );
-            return { result: { changed: true, changedSteps: ['exec'] }, respond: () => response };
-          },
-        },
-        ctx.signal,
-      );
+      return unary('ExecGuest', req, ctx, single(vmid), { request: agentv1.ExecGuestRequest, response: agentv1.ExecGuestResponse }, async (op) => {
+        const response = await backend.execGuest(vmid, req.command, { stdin: req.stdin, timeoutSeconds: req.timeoutSeconds }, mutationOptions(op));
+        return { result: { changed: true, changedSteps: ['exec'] }, respond: () => response };
+      });
     },
 
     async pushFile(req, ctx) {
       const vmid = vmidOf(req.vmid);
       if (!req.path.startsWith('/')) throw new InvalidArgumentError('path', req.path, 'must be an absolute path in the guest');
       if (req.mode !== '' && !/^0?[0-7]{3,4}$/.test(req.mode)) throw new InvalidArgumentError('mode', req.mode, 'must be octal, e.g. "0644"');
-      return operations.runUnary(
-        {
-          kind: 'PushFile',
-          context: req.context,
-          vmid,
-          lockKeys: [guestLockKey(vmid)],
-          request: agentv1.PushFileRequest.toJSON({ ...req, context: undefined }),
-          caller: callerName(ctx),
-          responseCodec: agentv1.PushFileResponse,
-          work: async (op) => {
-            const out = await backend.pushFile(vmid, req.path, req.content, req.mode, mutationOptions(op));
-            return { result: resultFields(out), respond: () => ({}) };
-          },
-        },
-        ctx.signal,
-      );
+      return unary('PushFile', req, ctx, single(vmid), { request: agentv1.PushFileRequest, response: agentv1.PushFileResponse }, async (op) => {
+        const out = await backend.pushFile(vmid, req.path, req.content, req.mode, mutationOptions(op));
+        return { result: resultFields(out), respond: () => ({}) };
+      });
     },
 
     async runFeatures(req, ctx, sink) {
