@@ -1,5 +1,9 @@
 /** Turning an imported spec into YAML: stable key order, no empty leftovers, a header comment. */
 import { stringify } from 'yaml';
+import { compileSpec } from '../spec/compile.js';
+import { SpecError } from '../spec/errors.js';
+import { parseSpec } from '../spec/load.js';
+import type { SpecInput } from '../spec/spec.js';
 
 /** Drops undefined values, empty arrays and empty objects, recursively (appConfig included). */
 export function prune<T>(value: T): T {
@@ -14,6 +18,20 @@ export function prune<T>(value: T): T {
     out[k] = p;
   }
   return out as T;
+}
+
+/** The pruned output of an importer, which must be a valid spec: an importer bug is reported as such. */
+export function validatedOutput(raw: SpecInput): SpecInput {
+  const spec = prune(raw);
+  try {
+    compileSpec(parseSpec(spec));
+  } catch (err) {
+    if (err instanceof SpecError) {
+      throw new SpecError(err.field, undefined, ['the imported spec does not validate:', ...err.lines], { cause: err });
+    }
+    throw err;
+  }
+  return spec;
 }
 
 export const SCHEMA_MODELINE = '# yaml-language-server: $schema=../schema/phoenix-spec.schema.json';

@@ -5,10 +5,7 @@
  */
 import type { SpecInput } from '../../spec/spec.js';
 import { BUILTIN_FEATURES } from '../../spec/features.js';
-import { compileSpec } from '../../spec/compile.js';
-import { parseSpec } from '../../spec/load.js';
-import { SpecError } from '../../spec/errors.js';
-import { prune } from '../output.js';
+import { prune, validatedOutput } from '../output.js';
 import { isObject, str } from '../util.js';
 import { Warnings, type ImportWarning } from '../warnings.js';
 import { detectEra, ERA_NAMES, refName, reportUnknown, type Era, type ImportContext } from './common.js';
@@ -102,15 +99,7 @@ export async function importPhoenix(dir: string, options: PhoenixImportOptions =
     vms: vms.map((v) => ordered(v.spec, GUEST_KEY_ORDER)),
     stacks,
   };
-  const spec = prune(raw);
-  try {
-    compileSpec(parseSpec(spec));
-  } catch (err) {
-    if (err instanceof SpecError) {
-      throw new SpecError(err.field, undefined, ['the imported spec does not validate:', ...err.lines], { cause: err });
-    }
-    throw err;
-  }
+  const spec = validatedOutput(raw);
   const summary = `Imported from Phoenix Hypervisor configs (${ERA_NAMES[era]}): ${containers.length} containers, ${vms.length} VMs, ${stacks.length} stacks`;
   return { spec, warnings: w.list, era, summary };
 }

@@ -13,11 +13,9 @@ import type { z } from 'zod';
 import { InvalidArgumentError, cidrSchema, ipv4Schema, macSchema, nodeNameSchema, storageIdSchema } from '@phoenix/shared';
 import type { openshiftClusterSchema } from '../../spec/openshift.js';
 import type { SpecInput } from '../../spec/spec.js';
-import { compileSpec } from '../../spec/compile.js';
 import { intToIp, ipToInt, parseCidr, inSubnet } from '../../spec/ip.js';
-import { parseSpec, parseYamlText } from '../../spec/load.js';
-import { SpecError } from '../../spec/errors.js';
-import { prune } from '../output.js';
+import { parseYamlText } from '../../spec/load.js';
+import { validatedOutput } from '../output.js';
 import { int, isObject, str, strArray, type JsonObject } from '../util.js';
 import { Warnings } from '../warnings.js';
 import type { ImportResult } from '../phoenix/index.js';
@@ -161,15 +159,7 @@ export async function importProxShift(inventoryPath: string, options: ProxShiftI
     nodes: [...pveNodes].sort().map((n) => ({ name: n })),
     openshift: clusters,
   };
-  const spec = prune(raw);
-  try {
-    compileSpec(parseSpec(spec));
-  } catch (err) {
-    if (err instanceof SpecError) {
-      throw new SpecError(err.field, undefined, ['the imported spec does not validate:', ...err.lines], { cause: err });
-    }
-    throw err;
-  }
+  const spec = validatedOutput(raw);
   const summary = `Imported from a ProxShift inventory${site ? ' and site config' : ''}: ${clusters.length} OpenShift clusters, ${clusters.reduce((a, c) => a + c.nodes.length, 0)} nodes`;
   return { spec, warnings: w.list, summary };
 }
