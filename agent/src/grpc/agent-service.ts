@@ -70,6 +70,18 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceImplemen
     return operations.runUnary(spec, ctx.signal);
   }
 
+  /**
+   * EnsureGuest clones only when the guest is missing; a guest that exists is converged without its
+   * source, so the source stays free for its other clones (which would otherwise wait behind this
+   * guest's whole pipeline). Should the guest vanish after this check, Proxmox's own lock on the source
+   * still guards the copy.
+   */
+  async function ensureTarget(spec: agentv1.GuestSpec, signal: AbortSignal): Promise<{ vmid: number; lockKeys: string[] }> {
+    if (spec.source?.kind?.$case !== 'clone') return guestTarget(spec);
+    const exists = (await backend.listGuests(signal)).some((g) => g.vmid === spec.vmid);
+    return exists ? single(spec.vmid) : guestTarget(spec);
+  }
+
   function mutation<Req extends { context: commonv1.OperationContext | undefined }>(
     kind: string,
     request: Req,
@@ -158,7 +170,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceImplemen
         await dryRun(spec, ctx, sink, backend);
         return;
       }
-      await streamedMutation('EnsureGuest', req, ctx, sink, guestTarget(spec), agentv1.EnsureGuestRequest, (op) =>
+      await streamedMutation('EnsureGuest', req, ctx, sink, await ensureTarget(spec, ctx.signal), agentv1.EnsureGuestRequest, (op) =>
         backend.ensureGuest(spec, { ...mutationOptions(op), dryRun: false }),
       );
     },
