@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   credentials,
   makeGenericClientConstructor,
@@ -33,7 +33,7 @@ const logger = pino(
 let server: Server;
 let client: Client & Record<string, (...args: unknown[]) => unknown>;
 const outcomes: CallOutcome[] = [];
-const seen: { signal: AbortSignal | undefined; writes: number } = { signal: undefined, writes: 0 };
+const seen: { signal: AbortSignal | undefined; writes: number; writing: boolean } = { signal: undefined, writes: 0, writing: false };
 let denyNext = false;
 
 beforeAll(async () => {
@@ -66,7 +66,9 @@ beforeAll(async () => {
           const count = req.spec?.vmid ?? 0;
           const big = 'x'.repeat(64 * 1024);
           for (let i = 0; i < count; i++) {
+            seen.writing = true;
             await sink.write({ event: { operationId: big, seq: i + 1, time: undefined, kind: undefined } });
+            seen.writing = false;
             seen.writes++;
           }
           if (count === 0) await new Promise((_r, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
@@ -140,23 +142,29 @@ describe('grpc adapter - errors become statuses', () => {
   it('turns the deadline into an aborted signal with a TimeoutError', async () => {
     const err = (await getGuest(900, 200).catch((e: unknown) => e)) as ServiceError;
     expect(err.code).toBe(status.DEADLINE_EXCEEDED);
-    await new Promise((r) => setTimeout(r, 50));
+    // The client gives up on its own clock; the server's end of the call is recorded when it has run.
+    await vi.waitFor(() => expect(outcomes.at(-1)).toMatchObject({ method: 'GetGuest', type: 'unary', code: status.DEADLINE_EXCEEDED }), {
+      timeout: 10_000,
+    });
     expect(seen.signal?.aborted).toBe(true);
     expect(seen.signal?.reason).toBeInstanceOf(TimeoutError);
-    expect(outcomes.at(-1)).toMatchObject({ method: 'GetGuest', type: 'unary', code: status.DEADLINE_EXCEEDED });
   });
 });
 
 describe('grpc adapter - streams', () => {
   it('aborts the handler signal with a CancelledError when the client cancels', async () => {
+    seen.signal = undefined;
     const call = client['ensureGuest']!(EnsureGuestRequest.fromPartial({ spec: { vmid: 0 } })) as ClientReadableStream<unknown>;
     call.on('error', () => undefined);
-    await new Promise((r) => setTimeout(r, 100));
+    await vi.waitFor(() => expect(seen.signal).toBeDefined(), { timeout: 10_000 });
+    const signal = seen.signal!;
+    expect(signal.aborted).toBe(false);
     call.cancel();
-    await new Promise((r) => setTimeout(r, 100));
+    await vi.waitFor(() => expect(outcomes.at(-1)).toMatchObject({ method: 'EnsureGuest', type: 'server_stream', code: status.CANCELLED }), {
+      timeout: 10_000,
+    });
     expect(seen.signal?.aborted).toBe(true);
     expect(seen.signal?.reason).toBeInstanceOf(CancelledError);
-    expect(outcomes.at(-1)).toMatchObject({ method: 'EnsureGuest', type: 'server_stream', code: status.CANCELLED });
   });
 
   it('waits for the reader: writes stall while the client does not read', async () => {
@@ -164,8 +172,18 @@ describe('grpc adapter - streams', () => {
     const total = 2000;
     const call = client['ensureGuest']!(EnsureGuestRequest.fromPartial({ spec: { vmid: total } })) as ClientReadableStream<EnsureGuestResponse>;
     call.pause();
-    await new Promise((r) => setTimeout(r, 300));
-    const stalledAt = seen.writes;
+    // Stalled: the handler waits in a write, and a whole later call (other traffic served meanwhile)
+    // leaves the count where it was, so the writer had the chance to go on and did not.
+    let stalledAt = -1;
+    await vi.waitFor(
+      async () => {
+        const before = seen.writes;
+        await getGuest(101);
+        expect(seen.writing && seen.writes === before).toBe(true);
+        stalledAt = before;
+      },
+      { timeout: 20_000, interval: 20 },
+    );
     expect(stalledAt).toBeGreaterThan(0);
     expect(stalledAt).toBeLessThan(total);
     let received = 0;

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { credentials, Metadata, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import {
@@ -27,17 +27,33 @@ import { startGrpcServer, type AgentGrpcServer } from './server.js';
 
 const log = pino({ level: 'silent' });
 
+/** Log messages of the operation manager, so a test can wait for a second caller to attach. */
+const opMessages: Array<{ msg?: string; key?: string }> = [];
+const opLog = pino({ level: 'info' }, { write: (line: string) => void opMessages.push(JSON.parse(line) as { msg?: string; key?: string }) });
+const attached = (key: string) =>
+  vi.waitFor(() => expect(opMessages).toContainEqual(expect.objectContaining({ msg: 'attached to the running operation', key })), {
+    timeout: 10_000,
+  });
+
 /** Scripted backend: guest 101 creates after `release()`, 500 throws an unexpected error. */
 class FakeBackend {
   calls: string[] = [];
   signals: AbortSignal[] = [];
   private gates: Array<() => void> = [];
+  private arrivals = new Map<string, (signal: AbortSignal) => void>();
+  /** Resolves with the call's signal once `call` (e.g. `create:101`) reached the backend. */
+  arrived(call: string): Promise<AbortSignal> {
+    const seen = this.calls.indexOf(call);
+    if (seen >= 0) return Promise.resolve(this.signals[seen]!);
+    return new Promise((resolve) => this.arrivals.set(call, resolve));
+  }
   release(): void {
     for (const g of this.gates.splice(0)) g();
   }
   private async mutate(name: string, vmid: number, o: MutationOptions, slow = false): Promise<MutationResult> {
     this.calls.push(`${name}:${vmid}`);
     this.signals.push(o.signal);
+    this.arrivals.get(`${name}:${vmid}`)?.(o.signal);
     o.progress.step({ step: name, state: agentv1.StepState.STARTED });
     if (vmid === 500) throw new TypeError("Cannot read properties of undefined (reading 'vmid')");
     if (slow) {
@@ -91,6 +107,7 @@ let dir: string;
 let server: AgentGrpcServer;
 let backend: FakeBackend;
 let journal: OperationJournal;
+let operations: OperationManager;
 const tls: Record<string, TlsMaterial> = {};
 const lifecycle = new Lifecycle();
 
@@ -106,11 +123,11 @@ beforeAll(async () => {
   tls['agent'] = await material(await issueCertificate({ dir: pki, role: 'agent', name: 'pve2' }));
   journal = await OperationJournal.open(join(dir, 'journal'), log);
   backend = new FakeBackend();
-  const operations = new OperationManager({
+  operations = new OperationManager({
     journal,
     fencing: await FencingGuard.open(join(dir, 'journal')),
     locks: new LockTable(),
-    log,
+    log: opLog,
     lockWaitMs: 150,
     admit: () => {
       if (lifecycle.state !== 'running') throw new UnavailableError(`agent is ${lifecycle.state}`);
@@ -190,9 +207,9 @@ describe('agent service - operations', () => {
   it('runs a create once for two calls with the same key and returns the same result', async () => {
     const c = client('coordinator');
     const a = unary<agentv1.CreateGuestRequest, agentv1.CreateGuestResponse>(c, 'createGuest', createReq('k-create', 101));
-    await new Promise((r) => setTimeout(r, 50));
+    await backend.arrived('create:101');
     const b = unary<agentv1.CreateGuestRequest, agentv1.CreateGuestResponse>(c, 'createGuest', createReq('k-create', 101));
-    await new Promise((r) => setTimeout(r, 50));
+    await attached('k-create');
     backend.release();
     const [ra, rb] = await Promise.all([a, b]);
     const again = await unary<agentv1.CreateGuestRequest, agentv1.CreateGuestResponse>(c, 'createGuest', createReq('k-create', 101));
@@ -207,7 +224,7 @@ describe('agent service - operations', () => {
   it('refuses a second operation on a busy guest with RESOURCE_EXHAUSTED (BUSY)', async () => {
     const c = client('coordinator');
     const first = unary(c, 'createGuest', createReq('k-busy-1', 102));
-    await new Promise((r) => setTimeout(r, 30));
+    await backend.arrived('create:102');
     const err = (await unary(c, 'startGuest', { context: ctx('k-busy-2'), vmid: 102 }).catch((e: unknown) => e)) as ServiceError;
     expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(err.metadata.get(ERROR_CODE_TRAILER)).toEqual(['BUSY']);
@@ -219,9 +236,9 @@ describe('agent service - operations', () => {
     const c = client('coordinator');
     const req = agentv1.EnsureGuestRequest.fromPartial({ context: ctx('k-ensure'), spec: { vmid: 103 } });
     const a = collect(c.ensureGuest(req));
-    await new Promise((r) => setTimeout(r, 50));
+    await backend.arrived('ensure:103');
     const b = collect(c.ensureGuest(req));
-    await new Promise((r) => setTimeout(r, 50));
+    await attached('k-ensure');
     backend.release();
     const [ea, eb] = await Promise.all([a, b]);
     expect(backend.calls.filter((x) => x === 'ensure:103')).toHaveLength(1);
@@ -237,11 +254,12 @@ describe('agent service - operations', () => {
     const call = c.ensureGuest(agentv1.EnsureGuestRequest.fromPartial({ context: ctx('k-cancel'), spec: { vmid: 104 } }));
     call.on('error', () => undefined);
     call.on('data', () => undefined);
-    await new Promise((r) => setTimeout(r, 80));
-    const signal = backend.signals.at(-1)!;
+    const signal = await backend.arrived('ensure:104');
     expect(signal.aborted).toBe(false);
+    const aborted = new Promise((r) => signal.addEventListener('abort', r, { once: true }));
     call.cancel();
-    await new Promise((r) => setTimeout(r, 80));
+    await aborted;
+    await operations.idle();
     expect(signal.aborted).toBe(true);
     expect(journal.get('k-cancel')).toMatchObject({ phase: 'failed', result: { errorCode: 'CANCELLED' } });
   });

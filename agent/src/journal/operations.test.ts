@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import {
   agentv1,
@@ -32,16 +32,26 @@ async function tempDir(): Promise<string> {
 type Res = { result: agentv1.OperationResult | undefined };
 const codec = { toJSON: (r: Res) => agentv1.CreateGuestResponse.toJSON(r), fromJSON: (j: unknown) => agentv1.CreateGuestResponse.fromJSON(j) };
 
+/** Counts lock requests: a request made while the key is held is queued before `acquire` returns. */
+class WatchedLocks extends LockTable {
+  requests = 0;
+  override acquire(...args: Parameters<LockTable['acquire']>): ReturnType<LockTable['acquire']> {
+    this.requests++;
+    return super.acquire(...args);
+  }
+}
+
 async function setup(options: { lockWaitMs?: number; dir?: string } = {}) {
   const dir = options.dir ?? (await tempDir());
   const journal = await OperationJournal.open(dir, log);
   const fencing = await FencingGuard.open(dir);
   let admitting = true;
   const outcomes: string[] = [];
+  const locks = new WatchedLocks();
   const manager = new OperationManager({
     journal,
     fencing,
-    locks: new LockTable(),
+    locks,
     log,
     lockWaitMs: options.lockWaitMs ?? 1_000,
     admit: () => {
@@ -49,7 +59,7 @@ async function setup(options: { lockWaitMs?: number; dir?: string } = {}) {
     },
     observer: { finished: (kind, outcome) => outcomes.push(`${kind}:${outcome}`) },
   });
-  return { dir, journal, fencing, manager, outcomes, stopAdmitting: () => (admitting = false) };
+  return { dir, journal, fencing, locks, manager, outcomes, stopAdmitting: () => (admitting = false) };
 }
 
 function spec(key: string, work: (op: OperationHandle) => Promise<{ changed: boolean }>, extra: Partial<OperationSpec<Res>> = {}): OperationSpec<Res> {
@@ -131,10 +141,12 @@ describe('operations - idempotency', () => {
   it('attaches a retry of a running key: one run, both callers see every event', async () => {
     const { manager } = await setup();
     const gate = deferred();
+    const started = deferred();
     let runs = 0;
     const s = spec('k1', async (op) => {
       runs++;
       op.step({ step: 'create', state: agentv1.StepState.STARTED });
+      started.resolve();
       await gate.promise;
       op.log({ step: 'create', line: 'extracting' });
       return { changed: true };
@@ -142,10 +154,10 @@ describe('operations - idempotency', () => {
     const seenA: agentv1.OperationEvent[] = [];
     const seenB: agentv1.OperationEvent[] = [];
     const a = manager.runStream(s, never, async (e) => void seenA.push(e));
-    await new Promise((r) => setTimeout(r, 20));
+    await started.promise;
     const b = manager.runStream(s, never, async (e) => void seenB.push(e));
-    await new Promise((r) => setTimeout(r, 20));
-    expect(seenB.map((e) => e.kind?.$case)).toEqual(['step']);
+    // Nothing but the step can happen before the gate opens: wait for B to be handed it.
+    await vi.waitFor(() => expect(seenB.map((e) => e.kind?.$case)).toEqual(['step']));
     gate.resolve();
     await Promise.all([a, b]);
     expect(runs).toBe(1);
@@ -159,8 +171,9 @@ describe('operations - locks, fencing, drain', () => {
   it('makes a second operation on a busy guest wait, then refuses it as BUSY naming the holder', async () => {
     const { manager } = await setup({ lockWaitMs: 100 });
     const gate = deferred();
-    const first = manager.runUnary(spec('k1', async () => (await gate.promise, { changed: true })), never);
-    await new Promise((r) => setTimeout(r, 10));
+    const holding = deferred();
+    const first = manager.runUnary(spec('k1', async () => (holding.resolve(), await gate.promise, { changed: true })), never);
+    await holding.promise;
     const started = Date.now();
     const err = await manager.runUnary(spec('k2', async () => ({ changed: true }), { kind: 'StartGuest' }), never).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BusyError);
@@ -171,12 +184,16 @@ describe('operations - locks, fencing, drain', () => {
   });
 
   it('lets the waiting operation run once the lock is released within the bound', async () => {
-    const { manager } = await setup({ lockWaitMs: 2_000 });
+    const { manager, locks } = await setup({ lockWaitMs: 10_000 });
     const order: string[] = [];
     const gate = deferred();
-    const a = manager.runUnary(spec('k1', async () => (await gate.promise, order.push('a'), { changed: true })), never);
+    const holding = deferred();
+    const a = manager.runUnary(spec('k1', async () => (holding.resolve(), await gate.promise, order.push('a'), { changed: true })), never);
+    await holding.promise;
     const b = manager.runUnary(spec('k2', async () => (order.push('b'), { changed: true }), { request: { other: 1 } }), never);
-    setTimeout(() => gate.resolve(), 30);
+    // B asked for the lock A holds, so it is queued: release it now.
+    await vi.waitFor(() => expect(locks.requests).toBe(2));
+    gate.resolve();
     await Promise.all([a, b]);
     expect(order).toEqual(['a', 'b']);
   });
@@ -208,15 +225,17 @@ describe('operations - locks, fencing, drain', () => {
     const { manager, journal } = await setup();
     const caller = new AbortController();
     let workSignal: AbortSignal | undefined;
+    const working = deferred();
     const run = manager.runUnary(
       spec('k1', async (op) => {
         workSignal = op.signal;
+        working.resolve();
         await new Promise((_r, reject) => op.signal.addEventListener('abort', () => reject(new Error('child killed'))));
         return { changed: true };
       }),
       caller.signal,
     );
-    await new Promise((r) => setTimeout(r, 20));
+    await working.promise;
     caller.abort(new CancelledError('client went away'));
     await expect(run).rejects.toBeInstanceOf(CancelledError);
     await manager.idle();
@@ -228,10 +247,11 @@ describe('operations - locks, fencing, drain', () => {
     const { manager } = await setup();
     const gate = deferred();
     const first = new AbortController();
-    const s = spec('k1', async () => (await gate.promise, { changed: true }));
+    const working = deferred();
+    const s = spec('k1', async () => (working.resolve(), await gate.promise, { changed: true }));
     const a = manager.runUnary(s, first.signal).catch((e: unknown) => e);
     const b = manager.runUnary(s, never);
-    await new Promise((r) => setTimeout(r, 10));
+    await working.promise;
     first.abort(new CancelledError('gone'));
     gate.resolve();
     await expect(b).resolves.toMatchObject({ result: { ok: true } });
@@ -240,15 +260,17 @@ describe('operations - locks, fencing, drain', () => {
 
   it('records operations cancelled at shutdown as interrupted, and a retry runs them again', async () => {
     const a = await setup();
+    const working = deferred();
     const run = a.manager.runUnary(
       spec('k1', async (op) => {
+        working.resolve();
         // As the drivers do: the killed tool surfaces as their own CancelledError, not the abort reason.
         await new Promise((_r, reject) => op.signal.addEventListener('abort', () => reject(new CancelledError('pct create: cancelled'))));
         return { changed: true };
       }),
       never,
     );
-    await new Promise((r) => setTimeout(r, 10));
+    await working.promise;
     a.manager.abortAll(new ShutdownCancelledError('shutting down'));
     await expect(run).rejects.toBeInstanceOf(CancelledError);
     expect(a.journal.get('k1')).toMatchObject({ phase: 'interrupted', needsRecovery: true });
