@@ -10,7 +10,7 @@
  * get the grace period to finish and are then cancelled (their tools' process groups are killed
  * through the AbortSignal) and recorded as interrupted; then gRPC, telemetry and NATS are closed.
  */
-import { loadTlsMaterial, UnavailableError, type Logger } from '@phoenix/shared';
+import { Lifecycle, loadTlsMaterial, startMetricsServer, UnavailableError, type Logger, type MetricsServer } from '@phoenix/shared';
 import type { CompiledConfig } from './config/index.js';
 import { createNodeDrivers, emulatorPaths, type CreatedNodeDrivers } from './drivers/index.js';
 import { createAgentService } from './grpc/agent-service.js';
@@ -20,9 +20,7 @@ import { FencingGuard } from './journal/fencing.js';
 import { LockTable } from './journal/locks.js';
 import { guestLockKey, OperationManager, ShutdownCancelledError } from './journal/operations.js';
 import { OperationJournal } from './journal/store.js';
-import { Lifecycle } from './lifecycle.js';
 import { AgentMetrics } from './metrics/registry.js';
-import { startMetricsServer, type MetricsServer } from './metrics/server.js';
 import { GpuInventory } from './telemetry/gpus.js';
 import { NatsLink } from './telemetry/nats-link.js';
 import { NodeResources } from './telemetry/node-resources.js';

@@ -12,9 +12,17 @@ export { topologicalOrder } from './reconcile/dag.js';
 export { toAgentSpec, type GuestBinding } from './reconcile/agent-spec.js';
 export type { Plan, PlannedGuest, PlanStep, ScheduleEstimate, ConcurrencyLimits } from './reconcile/types.js';
 export { buildPlan, STEP_SECONDS, type BuiltPlan } from './cluster/plan-build.js';
-export { loadContext, connectNats, contextSchema, type ClusterContext } from './cluster/context.js';
-export { submitRequest, type ApplyRequest, type RunEvent } from './cluster/requests.js';
-export { decodeTelemetry } from './cluster/telemetry.js';
-export { ViewKeeper, readStoredView } from './daemon/view-keeper.js';
+export { loadContext, connectNats, contextSchema, type ClusterContext } from './context/index.js';
+export { submitRequest, sweepFinishedRequests, RequestQueue, type ApplyRequest, type RunEvent } from './requests/index.js';
+export { readStoredView, setDrained, drainedNodes, type DrainResult } from './nodes/index.js';
+export { ViewKeeper } from './daemon/view-keeper.js';
 export { CoordinatorDaemon } from './daemon/daemon.js';
-export { coordinatorConfigSchema, loadCoordinatorConfig, type CoordinatorConfig } from './daemon/config.js';
+export {
+  COORDINATOR_DEFAULTS,
+  coordinatorConfigSchema,
+  loadCoordinatorConfig,
+  parseCoordinatorConfig,
+  type CompiledCoordinatorConfig,
+  type CoordinatorConfig,
+  type CoordinatorConfigInput,
+} from './daemon/config.js';

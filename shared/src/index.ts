@@ -7,3 +7,7 @@ export * from './names.js';
 export * from './proto.js';
 export * from './grpc-status.js';
 export * from './grpc-adapter.js';
+export * from './protocol-defaults.js';
+export * from './lifecycle.js';
+export * from './metrics-server.js';
+export * from './secret-paths.js';

@@ -117,7 +117,7 @@ export async function startDemoCluster(options: DemoOptions = {}): Promise<DemoC
   const startCoordinator = async (id: string): Promise<ChildProcess> => {
     const tls = await pki.client('coordinator', id);
     const cfgFile = join(dir, `coordinator-${id}.yaml`);
-    await writeFile(cfgFile, stringify({ id, context: context(tls, id), leaseTtlMs: options.leaseTtlMs ?? 4000, perNodeConcurrency: 4, heartbeatIntervalMs: 2000 }));
+    await writeFile(cfgFile, stringify({ id, context: context(tls, id), leaseTtlSeconds: (options.leaseTtlMs ?? 4000) / 1000, perNodeConcurrency: 4, heartbeatIntervalSeconds: 2 }));
     await mkdir(join(dir, 'logs'), { recursive: true });
     const child = spawn(process.execPath, [join(root, 'coordinator/dist/daemon/main.js'), '--config', cfgFile], {
       stdio: ['ignore', 'pipe', 'pipe'],

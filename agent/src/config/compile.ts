@@ -3,9 +3,8 @@
  * paths and secret files resolved (relative to the config file or to systemd's
  * `$CREDENTIALS_DIRECTORY`) and checked to be readable, so a bad path fails at start with exit 2.
  */
-import { accessSync, constants } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
-import type { Role } from '@phoenix/shared';
+import { join, resolve } from 'node:path';
+import { secretFile, type Role } from '@phoenix/shared';
 import { ConfigError } from './errors.js';
 import { TOOL_NAMES, type AgentConfig, type ToolName } from './schema.js';
 
@@ -41,7 +40,6 @@ export interface CompiledConfig {
   logLevel: string;
 }
 
-const CREDENTIAL_PREFIX = 'credential:';
 const DEFAULT_BIN_DIR = '/usr/sbin';
 const TOOL_FILES: Record<ToolName, string> = {
   pct: 'pct',
@@ -65,11 +63,7 @@ export function compileConfig(config: AgentConfig, options: CompileOptions): Com
   const env = options.env ?? {};
   const baseDir = options.baseDir ?? process.cwd();
   const issues: string[] = [];
-  const secret = (field: string, value: string): string => {
-    const path = resolveSecretPath(field, value, baseDir, env, issues);
-    if (path !== undefined) checkReadable(field, value, path, issues);
-    return path ?? value;
-  };
+  const secret = (field: string, value: string): string => secretFile(field, value, baseDir, env, issues);
 
   const listen = parseHostPort(config.listen);
   const tls = {
@@ -139,36 +133,4 @@ export function parseHostPort(value: string): HostPort {
   const i = value.lastIndexOf(':');
   const host = value.slice(0, i).replace(/^\[(.*)\]$/, '$1');
   return { host, port: Number(value.slice(i + 1)) };
-}
-
-function resolveSecretPath(
-  field: string,
-  value: string,
-  baseDir: string,
-  env: NodeJS.ProcessEnv,
-  issues: string[],
-): string | undefined {
-  if (value.startsWith(CREDENTIAL_PREFIX)) {
-    const name = value.slice(CREDENTIAL_PREFIX.length);
-    const dir = env['CREDENTIALS_DIRECTORY'];
-    if (!/^[A-Za-z0-9_.@-]+$/.test(name) || name.startsWith('.')) {
-      issues.push(`${field}: credential names are plain file names (got ${JSON.stringify(value)})`);
-      return undefined;
-    }
-    if (!dir) {
-      issues.push(`${field}: $CREDENTIALS_DIRECTORY is not set, so ${JSON.stringify(value)} cannot be resolved (LoadCredential= in the unit)`);
-      return undefined;
-    }
-    return join(dir, name);
-  }
-  return isAbsolute(value) ? value : resolve(baseDir, value);
-}
-
-function checkReadable(field: string, value: string, path: string, issues: string[]): void {
-  try {
-    accessSync(path, constants.R_OK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-    issues.push(`${field}: file is not readable: ${code} (got ${JSON.stringify(value)}${path !== value ? ` → ${path}` : ''})`);
-  }
 }

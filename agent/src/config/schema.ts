@@ -3,7 +3,7 @@
  * every default named here. Secrets are never values, only paths to files (see `secretPath`).
  */
 import { z } from 'zod';
-import { clusterNameSchema, nodeNameSchema, ROLES } from '@phoenix/shared';
+import { clusterNameSchema, HEARTBEAT_INTERVAL_SECONDS, nodeNameSchema, ROLES, TELEMETRY_INTERVAL_SECONDS } from '@phoenix/shared';
 
 /** `host:port`, IPv6 hosts in brackets. Port 0 asks the kernel for a free port (tests). */
 export const hostPortSchema = z
@@ -78,19 +78,20 @@ export const agentConfigSchema = z.strictObject({
     .default({ dir: '/var/lib/phoenix-agent', retentionHours: 168 }),
   telemetry: z
     .strictObject({
-      nodeIntervalSeconds: secondsSchema.default(5),
-      gpuIntervalSeconds: secondsSchema.default(5),
-      guestsIntervalSeconds: secondsSchema.default(10),
+      nodeIntervalSeconds: secondsSchema.default(TELEMETRY_INTERVAL_SECONDS.node),
+      gpuIntervalSeconds: secondsSchema.default(TELEMETRY_INTERVAL_SECONDS.gpu),
+      guestsIntervalSeconds: secondsSchema.default(TELEMETRY_INTERVAL_SECONDS.guests),
       /** Storages come from `pvesm status`, which is slow: sample them less often. @default 60 */
-      storageIntervalSeconds: secondsSchema.default(60),
-      heartbeatIntervalSeconds: secondsSchema.default(5),
+      storageIntervalSeconds: secondsSchema.default(TELEMETRY_INTERVAL_SECONDS.storage),
+      /** @default 5; coordinators call a node down after three missed heartbeats. */
+      heartbeatIntervalSeconds: secondsSchema.default(HEARTBEAT_INTERVAL_SECONDS),
     })
     .default({
-      nodeIntervalSeconds: 5,
-      gpuIntervalSeconds: 5,
-      guestsIntervalSeconds: 10,
-      storageIntervalSeconds: 60,
-      heartbeatIntervalSeconds: 5,
+      nodeIntervalSeconds: TELEMETRY_INTERVAL_SECONDS.node,
+      gpuIntervalSeconds: TELEMETRY_INTERVAL_SECONDS.gpu,
+      guestsIntervalSeconds: TELEMETRY_INTERVAL_SECONDS.guests,
+      storageIntervalSeconds: TELEMETRY_INTERVAL_SECONDS.storage,
+      heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_SECONDS,
     }),
   metrics: z
     .strictObject({

@@ -20,7 +20,7 @@ import { FencingGuard } from '../journal/fencing.js';
 import { LockTable } from '../journal/locks.js';
 import { OperationManager } from '../journal/operations.js';
 import { OperationJournal } from '../journal/store.js';
-import { Lifecycle } from '../lifecycle.js';
+import { Lifecycle } from '@phoenix/shared';
 import { createAgentService } from './agent-service.js';
 import type { MutationOptions, MutationResult, NodeBackend } from './backend.js';
 import { startGrpcServer, type AgentGrpcServer } from './server.js';

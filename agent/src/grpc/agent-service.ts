@@ -17,7 +17,7 @@ import {
 } from '@phoenix/shared';
 import type { OperationJournal, OperationRecord } from '../journal/store.js';
 import { guestLockKey, type OperationHandle, type OperationManager, type OperationSpec, type WorkOutcome } from '../journal/operations.js';
-import type { Lifecycle } from '../lifecycle.js';
+import type { Lifecycle } from '@phoenix/shared';
 import type { MutationOptions, MutationResult, NodeBackend } from './backend.js';
 
 export interface HostSummary {

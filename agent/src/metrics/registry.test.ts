@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { status } from '@grpc/grpc-js';
 import { AgentMetrics } from './registry.js';
-import { startMetricsServer } from './server.js';
+import { startMetricsServer } from '@phoenix/shared';
 
 describe('metrics - agent registry', () => {
   it('serves operations, commands, telemetry and NATS series on /metrics', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { commonv1, telemetryv1 } from '@phoenix/shared';
-import { Lifecycle } from '../lifecycle.js';
+import { Lifecycle } from '@phoenix/shared';
 import { NodeResources } from './node-resources.js';
 import { TelemetryPublisher, type TelemetryDeps } from './publisher.js';
 

@@ -5,7 +5,7 @@
  * while NATS is down samples are skipped, not queued: stale telemetry is worse than none.
  */
 import { subjects, telemetryv1, type commonv1, type Logger } from '@phoenix/shared';
-import type { DaemonState, Lifecycle } from '../lifecycle.js';
+import type { DaemonState, Lifecycle } from '@phoenix/shared';
 import type { NodeResources } from './node-resources.js';
 import type { Publisher } from './nats-link.js';
 

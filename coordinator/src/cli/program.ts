@@ -10,8 +10,7 @@ import { registerNodes } from './commands/nodes.js';
 import { registerPlan } from './commands/plan.js';
 import { registerValidate } from './commands/validate.js';
 import { registerClusterCommands } from './commands/cluster.js';
-
-export const VERSION = '0.1.0';
+import { VERSION } from './version.js';
 
 export function buildProgram(io: CliIO): Command {
   const program = new Command()

@@ -1,33 +1,114 @@
-/** phoenix-coordinator configuration: YAML file → zod (errors name the field) → compiled values. */
+/**
+ * phoenix-coordinator configuration: YAML file → zod input schema (strict, errors name the field)
+ * → defaults (one object, below) → the compiled config the daemon runs on (milliseconds, secret
+ * files resolved relative to the config file or to systemd's `$CREDENTIALS_DIRECTORY` and checked
+ * to be readable, so a bad path fails at start with exit 2).
+ */
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { describeZodError, InvalidArgumentError } from '@phoenix/shared';
-import { contextSchema } from '../cluster/context.js';
+import { describeZodError, HEARTBEAT_INTERVAL_SECONDS, InvalidArgumentError, secretFile, type MetricsListen } from '@phoenix/shared';
+import { contextSchema, type ClusterContext } from '../context/index.js';
+
+/** Every default of the coordinator's config. */
+export const COORDINATOR_DEFAULTS = {
+  leaseTtlSeconds: 10,
+  perNodeConcurrency: 4,
+  heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_SECONDS,
+  requestRetentionHours: 168,
+  metricsListen: false,
+} as const;
+
+const secondsSchema = z.number().positive('must be a positive number of seconds');
+const hostPortSchema = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9.-]+):([0-9]{1,5})$/, 'must be host:port');
 
 export const coordinatorConfigSchema = z.strictObject({
   /** Unique id of this coordinator (lease owner, journal actor). */
   id: z.string().regex(/^[a-zA-Z0-9._-]{1,64}$/),
+  /** The cluster, NATS and the TLS files; paths may be `credential:<name>` or relative to this file. */
   context: contextSchema,
-  /** Lease TTL in milliseconds; renewal at 0.75×. @default 10000 */
-  leaseTtlMs: z.number().int().min(1000).default(10_000),
+  /** Lease TTL; the leader renews at 0.75×. @default 10 */
+  leaseTtlSeconds: z.number().min(1).default(COORDINATOR_DEFAULTS.leaseTtlSeconds),
   /** Pipelines running at once per node. @default 4 */
-  perNodeConcurrency: z.number().int().min(1).max(64).default(4),
-  /** Agents heartbeat at this interval; three missed make a node down. @default 2000 */
-  heartbeatIntervalMs: z.number().int().min(100).default(2000),
-  /** host:port for /metrics and /healthz; empty disables. */
-  metricsListen: z.string().default(''),
+  perNodeConcurrency: z.number().int().min(1).max(64).default(COORDINATOR_DEFAULTS.perNodeConcurrency),
+  /** The agents' heartbeat interval; three missed make a node down. @default 5 */
+  heartbeatIntervalSeconds: secondsSchema.default(COORDINATOR_DEFAULTS.heartbeatIntervalSeconds),
+  /** Requests of finished runs are deleted this long after the run finished. @default 168 (7 days) */
+  requestRetentionHours: z.number().positive().default(COORDINATOR_DEFAULTS.requestRetentionHours),
+  /** host:port for /metrics and /healthz; `false` turns the endpoint off. @default false */
+  metricsListen: z.union([hostPortSchema, z.literal(false)]).default(COORDINATOR_DEFAULTS.metricsListen),
+  /** @default $PHOENIX_LOG_LEVEL, else "info" */
+  log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).optional() }).default({}),
 });
-export type CoordinatorConfig = z.infer<typeof coordinatorConfigSchema>;
+export type CoordinatorConfigInput = z.input<typeof coordinatorConfigSchema>;
+export type CoordinatorConfig = z.output<typeof coordinatorConfigSchema>;
 
-export async function loadCoordinatorConfig(path: string): Promise<CoordinatorConfig> {
+/** What the daemon runs on. */
+export interface CompiledCoordinatorConfig {
+  /** Where the config came from (file path), for messages. */
+  source: string;
+  id: string;
+  /** The context with every file path resolved. */
+  context: ClusterContext;
+  leaseTtlMs: number;
+  perNodeConcurrency: number;
+  heartbeatIntervalMs: number;
+  requestRetentionMs: number;
+  metricsListen: MetricsListen | undefined;
+  logLevel: string | undefined;
+}
+
+export interface CompileCoordinatorOptions {
+  source: string;
+  /** Directory relative paths are resolved against (the config file's). @default process.cwd() */
+  baseDir?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function compileCoordinatorConfig(config: CoordinatorConfig, options: CompileCoordinatorOptions): CompiledCoordinatorConfig {
+  const env = options.env ?? {};
+  const baseDir = options.baseDir ?? process.cwd();
+  const issues: string[] = [];
+  const secret = (field: string, value: string): string => secretFile(`context.${field}`, value, baseDir, env, issues);
+  const c = config.context;
+  const context: ClusterContext = {
+    ...c,
+    nats: { ...c.nats, passwordFile: secret('nats.passwordFile', c.nats.passwordFile) },
+    tls: { ca: secret('tls.ca', c.tls.ca), cert: secret('tls.cert', c.tls.cert), key: secret('tls.key', c.tls.key) },
+  };
+  if (issues.length > 0) throw new InvalidArgumentError('config', options.source, issues.join('; '));
+  let metricsListen: MetricsListen | undefined;
+  if (config.metricsListen !== false) {
+    const i = config.metricsListen.lastIndexOf(':');
+    metricsListen = { host: config.metricsListen.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(config.metricsListen.slice(i + 1)) };
+  }
+  return {
+    source: options.source,
+    id: config.id,
+    context,
+    leaseTtlMs: Math.round(config.leaseTtlSeconds * 1000),
+    perNodeConcurrency: config.perNodeConcurrency,
+    heartbeatIntervalMs: config.heartbeatIntervalSeconds * 1000,
+    requestRetentionMs: config.requestRetentionHours * 3_600_000,
+    metricsListen,
+    logLevel: config.log.level,
+  };
+}
+
+/** Validates an already parsed document and compiles it. InvalidArgumentError names every bad field. */
+export function parseCoordinatorConfig(document: unknown, options: CompileCoordinatorOptions): CompiledCoordinatorConfig {
+  const r = coordinatorConfigSchema.safeParse(document ?? {});
+  if (!r.success) throw new InvalidArgumentError('config', options.source, describeZodError(r.error, document).join('; '), { cause: r.error });
+  return compileCoordinatorConfig(r.data, options);
+}
+
+export async function loadCoordinatorConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<CompiledCoordinatorConfig> {
   let data: unknown;
   try {
     data = parse(await readFile(path, 'utf8'));
   } catch (cause) {
     throw new InvalidArgumentError('--config', path, 'cannot read the config file', { cause });
   }
-  const r = coordinatorConfigSchema.safeParse(data);
-  if (!r.success) throw new InvalidArgumentError('config', path, describeZodError(r.error, data).join('; '), { cause: r.error });
-  return r.data;
+  return parseCoordinatorConfig(data, { source: path, baseDir: dirname(resolve(path)), env });
 }

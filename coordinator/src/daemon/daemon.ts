@@ -1,34 +1,44 @@
 /**
  * phoenix-coordinator: keeps the cluster view, campaigns for leadership and, while leading,
  * executes apply runs. Every coordinator serves /metrics and /healthz; only the leader acts.
+ *
+ * Lifecycle starting → running → draining → stopped, logged and exported as a metric: running
+ * once NATS, the state store and the election are up; draining on stop, when the executor stops
+ * taking runs, the lease is resigned and the connections close.
  */
-import { createServer, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { Registry, Gauge, Counter, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { createLogger, type Logger } from '@phoenix/shared';
-import { connectNats, contextTls } from '../cluster/context.js';
+import { Lifecycle, startMetricsServer, type DaemonState, type Logger, type MetricsServer } from '@phoenix/shared';
+import { connectNats, contextTls } from '../context/index.js';
 import { LeaderElection } from '../lease/index.js';
 import { StateStore } from '../state/index.js';
-import type { CoordinatorConfig } from './config.js';
+import type { CompiledCoordinatorConfig } from './config.js';
 import { RunExecutor } from './run-executor.js';
 import { ViewKeeper } from './view-keeper.js';
 
+const STATES: readonly DaemonState[] = ['starting', 'running', 'draining', 'stopped'];
+
 export class CoordinatorDaemon {
-  readonly logger: Logger;
+  readonly lifecycle = new Lifecycle();
+  readonly registry = new Registry();
   #nc: NatsConnection | undefined;
   #election: LeaderElection | undefined;
   #executor: RunExecutor | undefined;
   #keeper: ViewKeeper | undefined;
-  #http: Server | undefined;
-  readonly #registry = new Registry();
+  #metricsServer: MetricsServer | undefined;
+  #stopping: Promise<void> | undefined;
 
-  constructor(private readonly config: CoordinatorConfig) {
-    this.logger = createLogger({ service: 'phoenix-coordinator', node: config.id });
+  constructor(
+    private readonly config: CompiledCoordinatorConfig,
+    readonly logger: Logger,
+  ) {
+    this.lifecycle.onChange((state) => this.logger.info({ state }, `coordinator ${state}`));
   }
 
   async start(): Promise<void> {
     const c = this.config;
+    this.logger.info({ id: c.id, cluster: c.context.cluster, state: 'starting' }, 'coordinator starting');
     const nc = await connectNats(c.context, `coordinator-${c.id}`);
     this.#nc = nc;
     const store = await StateStore.open(nc, { leaseTtlMs: c.leaseTtlMs, logger: this.logger });
@@ -47,14 +57,20 @@ export class CoordinatorDaemon {
       perNode: c.perNodeConcurrency,
       token: () => election.currentToken() ?? 0,
       logger: this.logger,
+      requestRetentionMs: c.requestRetentionMs,
     });
     this.#executor = executor;
     this.#metrics(election, keeper);
+    if (c.metricsListen) {
+      this.#metricsServer = await startMetricsServer(this.registry, c.metricsListen, this.logger.child({ component: 'metrics' }), {
+        health: () => ({ state: this.lifecycle.state, leader: election.isLeader(), nodes: keeper.view.nodes.length }),
+      });
+    }
     election.on('elected', (token: number) => {
       this.logger.info({ token }, 'leading');
       keeper.stop();
       keeper.start(store);
-      executor.start();
+      executor.start().catch((err: unknown) => this.logger.error({ err }, 'following requests failed'));
     });
     election.on('lost', (reason: string) => {
       this.logger.warn({ reason }, 'leadership lost');
@@ -64,39 +80,48 @@ export class CoordinatorDaemon {
     });
     keeper.start();
     await election.start();
-    this.logger.info({ id: c.id }, 'coordinator running');
+    this.lifecycle.advance('running');
   }
 
   #metrics(election: LeaderElection, keeper: ViewKeeper): void {
-    collectDefaultMetrics({ register: this.#registry });
-    new Gauge({ name: 'phoenix_coordinator_leader', help: '1 while this coordinator leads', registers: [this.#registry], collect() { this.set(election.isLeader() ? 1 : 0); } });
-    new Counter({ name: 'phoenix_coordinator_election_campaigns_total', help: 'campaigns for the lease', registers: [this.#registry], collect() { this.reset(); this.inc(election.stats.campaigns); } });
+    const registers = [this.registry];
+    const lifecycle = this.lifecycle;
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: 'phoenix_coordinator_state',
+      help: 'lifecycle state of the coordinator: 1 for the current state',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        for (const s of STATES) this.set({ state: s }, lifecycle.state === s ? 1 : 0);
+      },
+    });
+    new Gauge({ name: 'phoenix_coordinator_leader', help: '1 while this coordinator leads', registers, collect() { this.set(election.isLeader() ? 1 : 0); } });
+    new Counter({ name: 'phoenix_coordinator_election_campaigns_total', help: 'campaigns for the lease', registers, collect() { this.reset(); this.inc(election.stats.campaigns); } });
     new Gauge({
       name: 'phoenix_coordinator_telemetry_age_seconds',
       help: 'age of the newest telemetry per node, worst node',
-      registers: [this.#registry],
+      registers,
       collect() {
         const now = Date.now();
         this.set(Math.max(0, ...[...keeper.lastSeen.values()].map((t) => (now - t) / 1000)));
       },
     });
-    const listen = this.config.metricsListen;
-    if (!listen) return;
-    const [host, port] = listen.split(':');
-    this.#http = createServer((req, res) => {
-      if (req.url === '/metrics') {
-        void this.#registry.metrics().then((text) => res.writeHead(200, { 'content-type': this.#registry.contentType }).end(text));
-      } else if (req.url === '/healthz') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ leader: election.isLeader(), nodes: keeper.view.nodes.length }));
-      } else res.writeHead(404).end();
-    }).listen(Number(port), host);
   }
 
-  async stop(): Promise<void> {
+  /** Drains and stops; safe to call more than once. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#drain();
+    return this.#stopping;
+  }
+
+  async #drain(): Promise<void> {
+    this.lifecycle.advance('draining');
     this.#executor?.stop();
     this.#keeper?.stop();
-    await this.#election?.stop({ resign: true }).catch(() => undefined);
-    this.#http?.close();
+    await this.#election?.stop({ resign: true }).catch((err: unknown) => this.logger.warn({ err }, 'resigning the lease failed'));
     await this.#nc?.drain().catch(() => undefined);
+    this.lifecycle.advance('stopped');
+    await this.#metricsServer?.close();
   }
 }

@@ -1,28 +1,63 @@
-/** Entry point of phoenix-coordinator. */
+/**
+ * `phoenix-coordinator --config <file>`: loads the config (exit 2 when invalid), starts the daemon
+ * and drains it on SIGTERM/SIGINT (exit 0). An unhandled rejection or uncaught exception is logged
+ * and ends the process with exit 1, so that systemd restarts it.
+ */
 import { parseArgs } from 'node:util';
-import { exitCodeOf } from '@phoenix/shared';
+import { createLogger, ExitCode, exitCodeOf } from '@phoenix/shared';
 import { loadCoordinatorConfig } from './config.js';
 import { CoordinatorDaemon } from './daemon.js';
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { config: { type: 'string', short: 'c' } } });
-  if (!values.config) {
-    process.stderr.write('usage: phoenix-coordinator --config <file>\n');
-    process.exit(2);
+const USAGE = 'usage: phoenix-coordinator --config <file> [--check]\n';
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({ options: { config: { type: 'string', short: 'c' }, check: { type: 'boolean', default: false } } }).values;
+  } catch (err) {
+    process.stderr.write(`phoenix-coordinator: ${(err as Error).message}\n${USAGE}`);
+    return ExitCode.INVALID;
   }
-  const daemon = new CoordinatorDaemon(await loadCoordinatorConfig(values.config));
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    void daemon.stop().finally(() => process.exit(0));
+  if (!values.config) {
+    process.stderr.write(USAGE);
+    return ExitCode.INVALID;
+  }
+  const config = await loadCoordinatorConfig(values.config);
+  if (values.check) {
+    process.stdout.write(`configuration ok: coordinator ${config.id}, cluster ${config.context.cluster}\n`);
+    return ExitCode.OK;
+  }
+  const log = createLogger({ service: 'phoenix-coordinator', node: config.id, ...(config.logLevel ? { level: config.logLevel } : {}) });
+  const daemon = new CoordinatorDaemon(config, log);
+  const fatal = (kind: string) => (err: unknown) => {
+    log.fatal({ err }, `${kind}: the coordinator exits so that systemd restarts it`);
+    process.exit(ExitCode.FAILED);
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  await daemon.start();
+  process.on('uncaughtException', fatal('uncaught exception'));
+  process.on('unhandledRejection', fatal('unhandled rejection'));
+  const stopped = new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      log.info({ signal }, 'signal received');
+      daemon.stop().then(resolve, fatal('shutdown failed'));
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  try {
+    await daemon.start();
+  } catch (err) {
+    log.fatal({ err }, 'the coordinator could not start');
+    await daemon.stop().catch(() => undefined);
+    return exitCodeOf(err) === ExitCode.INVALID ? ExitCode.INVALID : ExitCode.FAILED;
+  }
+  await stopped;
+  return ExitCode.OK;
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`phoenix-coordinator: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(exitCodeOf(err));
-});
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`phoenix-coordinator: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(exitCodeOf(err));
+  },
+);

@@ -1,19 +1,20 @@
 /**
- * The leader's side of apply: picks up requests from KV, plans them against the current view,
- * executes through the agents and journals every guest, publishing events as it goes. A request
- * whose run is still "running" under an older leader is resumed: the journal and the agents'
- * idempotency keys make sure nothing is done twice.
+ * The leader's side of apply: follows requests in KV (a watch, no polling), plans them against
+ * the current view with drained nodes taking nothing new, executes through the agents and
+ * journals every guest, publishing events as it goes. A request whose run is still "running"
+ * under an older leader is resumed: the journal and the agents' idempotency keys make sure
+ * nothing is done twice. Requests of runs finished longer ago than the retention are deleted.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { subjects, type Logger } from '@phoenix/shared';
 import { Allocator } from '../alloc/index.js';
 import { AgentClient, agentRunner } from '../agents/index.js';
 import { buildPlan } from '../cluster/plan-build.js';
-import { requestBucket, specBucket, SPEC_KEY, type ApplyRequest, type RunEvent } from '../cluster/requests.js';
+import { RequestQueue, specBucket, sweepFinishedRequests, SPEC_KEY, type ApplyRequest, type RunEvent } from '../requests/index.js';
 import { executePlan, type ApplyEvent, type GuestOutcome } from '../reconcile/execute.js';
 import type { PlannedGuest } from '../reconcile/types.js';
 import { loadSpecText } from '../spec/load.js';
-import { ApplyJournal, RunJournal, kvPrefix, type StateStore } from '../state/index.js';
+import { ApplyJournal, RunJournal, type StateStore } from '../state/index.js';
 import type { TlsMaterial } from '@phoenix/shared';
 import type { ViewKeeper } from './view-keeper.js';
 
@@ -28,46 +29,107 @@ export interface RunExecutorOptions {
   perNode: number;
   token: () => number;
   logger: Logger;
+  /** Requests of runs finished longer ago than this are deleted. */
+  requestRetentionMs: number;
 }
+
+/** How often finished requests are looked for, at most (less when the retention is shorter). */
+const SWEEP_EVERY_MS = 60_000;
+/** Pause before a run that failed outside its guests (e.g. the journal was unreachable) is tried again. */
+const RETRY_AFTER_MS = 1_000;
 
 export class RunExecutor {
   readonly #journal: ApplyJournal;
   readonly #clients = new Map<string, AgentClient>();
   readonly #active = new Set<string>();
-  #timer: NodeJS.Timeout | undefined;
+  /** Runs known to be finished: their requests wait only for the retention sweep. */
+  readonly #finished = new Set<string>();
+  #queue: RequestQueue | undefined;
+  #sweepTimer: NodeJS.Timeout | undefined;
   #abort = new AbortController();
+  #pumping = false;
+  #again = false;
 
   constructor(private readonly o: RunExecutorOptions) {
     this.#journal = new ApplyJournal(o.store);
   }
 
-  /** Polls for requests while leading. */
-  start(): void {
+  /** Follows requests while leading. */
+  async start(): Promise<void> {
     this.#abort = new AbortController();
-    const tick = (): void => {
-      void this.#poll().catch((err: unknown) => this.o.logger.warn({ err }, 'request poll failed'));
-    };
-    this.#timer = setInterval(tick, 300);
-    tick();
+    const queue = new RequestQueue(this.o.store, () => this.#kick(), this.o.logger);
+    this.#queue = queue;
+    await queue.start();
+    const every = Math.min(SWEEP_EVERY_MS, Math.max(1000, this.o.requestRetentionMs));
+    this.#sweepTimer = setInterval(() => {
+      void this.sweep().catch((err: unknown) => this.o.logger.warn({ err }, 'request sweep failed'));
+    }, every);
+    this.#sweepTimer.unref();
+    this.#kick();
   }
 
   stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
+    clearInterval(this.#sweepTimer);
+    this.#queue?.stop();
+    this.#queue = undefined;
     this.#abort.abort();
   }
 
-  async #poll(): Promise<void> {
-    const requests = await requestBucket(this.o.store).list(kvPrefix('request'));
-    for (const { value: req } of requests.sort((a, b) => a.value.createdAt.localeCompare(b.value.createdAt))) {
-      if (this.#active.has(req.runId)) continue;
+  /** True while a run is being executed. */
+  get busy(): boolean {
+    return this.#active.size > 0;
+  }
+
+  /** Deletes the requests of runs finished longer ago than the retention; returns their run ids. */
+  async sweep(now = Date.now()): Promise<string[]> {
+    const known = this.#queue?.oldestFirst().filter((r) => !this.#active.has(r.value.runId)) ?? [];
+    const swept = await sweepFinishedRequests(this.o.store, this.#journal, known, this.o.requestRetentionMs, now);
+    for (const id of swept) this.#finished.delete(id);
+    if (swept.length > 0) this.o.logger.info({ requests: swept.length }, 'finished requests past their retention deleted');
+    return swept;
+  }
+
+  /** Looks at the queue again; changes that arrive while it looks make it look once more. */
+  #kick(): void {
+    if (this.#pumping) {
+      this.#again = true;
+      return;
+    }
+    this.#pumping = true;
+    void this.#next()
+      .catch((err: unknown) => this.o.logger.warn({ err }, 'request pick-up failed'))
+      .finally(() => {
+        this.#pumping = false;
+        if (this.#again) {
+          this.#again = false;
+          this.#kick();
+        }
+      });
+  }
+
+  async #next(): Promise<void> {
+    // One run at a time, oldest first: later runs see the earlier one's result.
+    if (this.#active.size > 0 || !this.#queue) return;
+    for (const { value: req } of this.#queue.oldestFirst()) {
+      if (this.#finished.has(req.runId)) continue;
       const run = await this.#journal.getRun(req.runId);
-      if (run && run.state !== 'running') continue;
-      // One run at a time, oldest first: later runs see the earlier one's result.
-      if (this.#active.size > 0) return;
+      if (run && run.state !== 'running') {
+        this.#finished.add(req.runId);
+        continue;
+      }
       this.#active.add(req.runId);
-      void this.#execute(req, run !== null)
-        .catch((err: unknown) => this.o.logger.error({ err, runId: req.runId }, 'run failed'))
-        .finally(() => this.#active.delete(req.runId));
+      void this.#execute(req, run !== null).then(
+        () => {
+          this.#active.delete(req.runId);
+          this.#kick();
+        },
+        (err: unknown) => {
+          // The run is still "running" in the journal: it is picked up again after a pause.
+          this.o.logger.error({ err, runId: req.runId }, 'run failed');
+          this.#active.delete(req.runId);
+          setTimeout(() => this.#kick(), RETRY_AFTER_MS).unref();
+        },
+      );
       return;
     }
   }
@@ -111,11 +173,10 @@ export class RunExecutor {
     if (!specRecord) throw new Error('no spec has been submitted');
     const { compiled } = loadSpecText(specRecord.value.yaml, 'spec');
     const allocator = new Allocator(this.o.store, { networks: [...compiled.networks.values()] });
-    const view = this.o.keeper.view;
     let guests: PlannedGuest[];
     let unplaced = 0;
     if (req.kind === 'apply') {
-      const plan = await buildPlan(compiled, view, {
+      const plan = await buildPlan(compiled, await this.o.keeper.planningView(this.o.store), {
         limits: { perNode: this.o.perNode },
         allocator,
         featureParams: { trusted_ca: { ca_cert: this.o.caPem } },

@@ -1,19 +1,17 @@
 /**
  * Builds the cluster view from agent telemetry on NATS and remembers where each agent listens.
  * The view is also written to the nodes bucket (one key per node) so the CLI and standby
- * coordinators see what the leader sees.
+ * coordinators see what the leader sees. Planning uses `planningView`: the live view with the
+ * nodes drained in the bucket marked down.
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { z } from 'zod';
-import { buckets, subjects, type Logger } from '@phoenix/shared';
-import { decodeTelemetry, heartbeatAddress } from '../cluster/telemetry.js';
+import { subjects, type Logger } from '@phoenix/shared';
+import { drainedNodes, nodeBucket, nodeKey } from '../nodes/index.js';
+import type { StateStore } from '../state/index.js';
+import { decodeTelemetry, heartbeatAddress } from '../view/decode.js';
+import { markDrained } from '../view/liveness.js';
 import { advanceClock, applyTelemetry, emptyView } from '../view/telemetry.js';
 import type { ClusterView, NodeView } from '../view/types.js';
-import { kvKey, kvPrefix, type StateStore } from '../state/index.js';
-
-export const nodeRecordSchema = z.object({ address: z.string(), view: z.unknown(), drained: z.boolean().default(false), at: z.number() });
-export type NodeRecord = z.infer<typeof nodeRecordSchema>;
-export const nodeKey = (node: string): string => kvKey('node', node);
 
 export class ViewKeeper {
   #view: ClusterView;
@@ -34,6 +32,11 @@ export class ViewKeeper {
 
   get view(): ClusterView {
     return advanceClock(this.#view, Date.now());
+  }
+
+  /** The view to place guests on: drained nodes (read from the bucket now) take nothing new. */
+  async planningView(store: StateStore): Promise<ClusterView> {
+    return markDrained(this.view, await drainedNodes(store));
   }
 
   address(node: string): string | undefined {
@@ -63,7 +66,7 @@ export class ViewKeeper {
       this.#subs.push(sub);
     }
     if (store) {
-      const bucket = store.bucket(buckets.nodes, nodeRecordSchema);
+      const bucket = nodeBucket(store);
       this.#timer = setInterval(() => {
         void Promise.all(
           this.view.nodes.map((n: NodeView) =>
@@ -83,22 +86,6 @@ export class ViewKeeper {
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     for (const s of this.#subs) s.unsubscribe();
+    this.#subs.length = 0;
   }
-}
-
-/** The view as the leader last wrote it, for CLIs and standbys. Drained nodes are marked down. */
-export async function readStoredView(store: StateStore, cluster: string): Promise<{ view: ClusterView; addresses: Map<string, string>; drained: Set<string> }> {
-  const bucket = store.bucket(buckets.nodes, nodeRecordSchema);
-  const entries = await bucket.list(kvPrefix('node'));
-  const addresses = new Map<string, string>();
-  const drained = new Set<string>();
-  const nodes: NodeView[] = [];
-  for (const e of entries) {
-    const n = e.value.view as NodeView;
-    nodes.push(n);
-    addresses.set(n.name, e.value.address);
-    if (e.value.drained) drained.add(n.name);
-  }
-  nodes.sort((a, b) => a.name.localeCompare(b.name));
-  return { view: { ...emptyView({ cluster, now: Date.now() }), nodes }, addresses, drained };
 }

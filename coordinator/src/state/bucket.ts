@@ -169,6 +169,36 @@ export class TypedBucket<T> {
     return entries.filter((e): e is Versioned<T> => e !== null);
   }
 
+  /**
+   * Follows the keys matching `filter`: first the live value of each, then every change as it
+   * happens (`value` null for a delete). Values that fail validation are passed to `onError` and
+   * skipped. Returns once the watch is established; `stop()` ends it.
+   */
+  async watch(
+    filter: string,
+    onChange: (change: { key: string; value: T | null; revision: number }) => void,
+    onError: (err: unknown) => void,
+  ): Promise<{ stop(): void }> {
+    let iter;
+    try {
+      iter = await this.#kv.watch({ key: filter });
+    } catch (err) {
+      throw natsFailure(err, 'watch', this.name, filter);
+    }
+    const follow = async (): Promise<void> => {
+      for await (const e of iter) {
+        try {
+          onChange({ key: e.key, value: e.operation === 'PUT' ? this.#decode(e.key, e.revision, e.value) : null, revision: e.revision });
+        } catch (err) {
+          onError(err);
+        }
+      }
+    };
+    // The loop ends when stop() closes the iterator; a failure of the watch itself goes to onError.
+    follow().catch(onError);
+    return { stop: () => iter.stop() };
+  }
+
   async #read(key: string): Promise<KeyState<T>> {
     let raw;
     try {

@@ -4,3 +4,4 @@ export * from './telemetry.js';
 export * from './file.js';
 export * from './usage.js';
 export * from './summary.js';
+export * from './decode.js';

@@ -61,7 +61,7 @@ export interface NodeView {
   readonly osTemplates: readonly string[];
   /** Epoch milliseconds of the last sign of life (heartbeat or any telemetry). */
   readonly lastHeartbeat: number | undefined;
-  /** Set by a view file that states the status outright; telemetry-built views leave it unset. */
+  /** Set by a view file that states the status outright, or "down" for a drained node; telemetry leaves it unset. */
   readonly statusOverride: 'up' | 'down' | undefined;
   /** Epoch milliseconds of the newest sample of each kind, to drop out-of-order messages. */
   readonly sampledAt: { readonly node: number; readonly gpu: number; readonly guests: number };

@@ -1,8 +1,9 @@
 /** A CLI session against a live cluster: context, NATS, state store and the stored view. */
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectNats, loadContext, type ClusterContext } from '../../cluster/context.js';
+import { connectNats, loadContext, type ClusterContext } from '../../context/index.js';
+import { readStoredView } from '../../nodes/index.js';
 import { StateStore } from '../../state/index.js';
-import { readStoredView } from '../../daemon/view-keeper.js';
+import { markDrained } from '../../view/liveness.js';
 import type { ClusterView } from '../../view/types.js';
 
 export interface ClusterSession {
@@ -24,9 +25,7 @@ export async function openSession(contextPath: string | undefined): Promise<Clus
     close: () => nc.drain().catch(() => undefined),
     async view() {
       const { view, drained, addresses } = await readStoredView(store, ctx.cluster);
-      // Drained nodes take no new guests.
-      const nodes = view.nodes.map((n) => (drained.has(n.name) ? { ...n, statusOverride: 'down' as const } : n));
-      return { view: { ...view, nodes }, drained, addresses };
+      return { view: markDrained(view, drained), drained, addresses };
     },
   };
 }

@@ -6,18 +6,15 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from '@commander-js/extra-typings';
 import { Option } from '@commander-js/extra-typings';
-import { buckets, InvalidArgumentError, NotFoundError } from '@phoenix/shared';
-import { randomUUID } from 'node:crypto';
-import { buildPlan, STEP_SECONDS } from '../../cluster/plan-build.js';
-import { contextTls } from '../../cluster/context.js';
-import { AgentClient } from '../../agents/index.js';
-import { estimateSchedule } from '../../reconcile/estimate.js';
-import { readSpecScripts } from '../scripts.js';
-import type { PlannedGuest, PlanStep } from '../../reconcile/types.js';
-import { submitRequest, specBucket, SPEC_KEY } from '../../cluster/requests.js';
-import { nodeKey, nodeRecordSchema } from '../../daemon/view-keeper.js';
-import { loadSpecText } from '../../spec/load.js';
+import { InvalidArgumentError, NotFoundError } from '@phoenix/shared';
 import { Allocator } from '../../alloc/index.js';
+import { contextTls } from '../../context/index.js';
+import { setDrained } from '../../nodes/index.js';
+import { livePlan } from '../../preview/index.js';
+import { submitRequest } from '../../requests/index.js';
+import { loadSpecText } from '../../spec/load.js';
+import { statusRows } from '../../status/index.js';
+import { readSpecScripts } from '../scripts.js';
 import { OUTPUT_FORMATS, formatTable, parseFormat, render, type CliIO } from '../io.js';
 import { openSession, type ClusterSession } from './cluster-session.js';
 import { watchRun } from './run-watch.js';
@@ -41,9 +38,7 @@ export async function clusterPlan(io: CliIO, specPath: string, opts: { context?:
   await withSession(opts.context, async (s) => {
     const scripts = await readSpecScripts(compiled, specPath);
     const { view, addresses } = await s.view();
-    const plan = await buildPlan(compiled, view, { limits: { perNode: opts.perNode ?? 4 }, scripts });
-    await checkExisting(s, plan.guests, addresses);
-    plan.estimate = estimateSchedule(plan.guests, { perNode: opts.perNode ?? 4 });
+    const plan = await livePlan(compiled, view, { perNode: opts.perNode ?? 4, scripts, addresses, tls: contextTls(s.ctx), requester: `cli/${s.ctx.name}` });
     const vmid = (n: number): string => (n > 0 ? String(n) : 'new');
     render(io, format, { guests: plan.guests.map(({ spec: _spec, ...g }) => g), unplaced: plan.unplaced, estimate: plan.estimate }, () => {
       const byNode = new Map<string, typeof plan.guests>();
@@ -66,39 +61,6 @@ export async function clusterPlan(io: CliIO, specPath: string, opts: { context?:
       return text;
     });
   });
-}
-
-/**
- * For guests that exist, asks their agent for a dry run of the pipeline: the steps that would
- * change something, with the agent's reason (e.g. "cores 2 → 3"). Nothing is changed or journaled.
- */
-async function checkExisting(s: ClusterSession, guests: PlannedGuest[], addresses: Map<string, string>): Promise<void> {
-  const tls = contextTls(s.ctx);
-  const clients = new Map<string, AgentClient>();
-  try {
-    await Promise.all(
-      guests
-        .filter((g) => g.action === 'none' && g.spec)
-        .map(async (g) => {
-          const address = addresses.get(g.node);
-          if (!address) return void (g.steps = [{ name: 'converge', reason: 'exists; its agent has not reported an address, not checked', estSeconds: 0 }]);
-          let client = clients.get(g.node);
-          if (!client) clients.set(g.node, (client = new AgentClient({ node: g.node, address }, { tls, requester: `cli/${s.ctx.name}` })));
-          const changes: PlanStep[] = [];
-          try {
-            await client.ensureGuest(`plan-${randomUUID()}`, g.spec!, (e) => {
-              if (e.kind?.$case === 'step' && e.kind.value.changed) changes.push({ name: e.kind.value.step, reason: e.kind.value.message, estSeconds: STEP_SECONDS.configure });
-            }, { dryRun: true, deadlineMs: 60_000 });
-            g.steps = changes;
-            if (changes.length > 0) g.action = 'update';
-          } catch (err) {
-            g.steps = [{ name: 'converge', reason: `exists; not checked (${err instanceof Error ? err.message : String(err)})`, estSeconds: 0 }];
-          }
-        }),
-    );
-  } finally {
-    for (const c of clients.values()) c.close();
-  }
 }
 
 export function registerClusterCommands(program: Command, io: CliIO): void {
@@ -155,7 +117,7 @@ export function registerClusterCommands(program: Command, io: CliIO): void {
     .action(async (opts) => {
       const format = parseFormat(opts.output);
       await withSession(opts.context, async (s) => {
-        const rows = await statusRows(s);
+        const rows = await statusRows(s.store, (await s.view()).view);
         render(io, format, rows, () =>
           formatTable(
             ['GUEST', 'VMID', 'NODE', 'DESIRED', 'OBSERVED', 'DRIFT'],
@@ -173,12 +135,7 @@ export function registerClusterCommands(program: Command, io: CliIO): void {
     .option('--undo', 'make the node schedulable again')
     .action(async (node, opts) => {
       await withSession(opts.context, async (s) => {
-        const bucket = s.store.bucket(buckets.nodes, nodeRecordSchema);
-        const updated = await bucket.update(nodeKey(node), (cur) => {
-          if (!cur) throw new NotFoundError(`node '${node}' is not known to the coordinators`);
-          return { ...cur.value, drained: !opts.undo };
-        });
-        const guests = ((updated?.value.view as { guests?: { vmid: number; name?: string; status: string }[] })?.guests ?? []);
+        const { guests } = await setDrained(s.store, node, !opts.undo);
         io.out(`${node}: ${opts.undo ? 'schedulable again' : 'drained: no new guests will be placed here'}\n`);
         if (!opts.undo && guests.length > 0) {
           io.out(`still on ${node} (local storage, move or delete them before maintenance):\n`);
@@ -186,39 +143,6 @@ export function registerClusterCommands(program: Command, io: CliIO): void {
         }
       });
     });
-}
-
-interface StatusRow {
-  guest: string;
-  vmid: number | undefined;
-  node: string | undefined;
-  desired: string;
-  observed: string;
-  drift: string[];
-}
-
-async function statusRows(s: ClusterSession): Promise<StatusRow[]> {
-  const spec = await specBucket(s.store).get(SPEC_KEY);
-  if (!spec) throw new NotFoundError('no spec has been applied to this cluster yet');
-  const { compiled } = loadSpecText(spec.value.yaml, 'stored spec');
-  const { view } = await s.view();
-  const allocations = new Map((await new Allocator(s.store).list()).map((a) => [a.guestId, a]));
-  return compiled.guests.map((g) => {
-    const vmid = g.vmid ?? allocations.get(g.name)?.vmid;
-    const node = view.nodes.find((n) => n.guests.some((x) => x.vmid === vmid));
-    const obs = node?.guests.find((x) => x.vmid === vmid);
-    // Template guests are stopped once their snapshot is taken; everything else runs.
-    const wantRunning = !g.snapshotAsTemplate && !(g.source as { convertToTemplate?: boolean }).convertToTemplate;
-    const desired = wantRunning ? 'running' : `template (${g.snapshotAsTemplate ?? 'qm template'})`;
-    const drift: string[] = [];
-    if (obs) {
-      if (obs.cores !== g.cores) drift.push(`cores ${obs.cores} → ${g.cores}`);
-      if (Math.round(obs.memoryMiB) !== g.memoryMiB) drift.push(`memory ${Math.round(obs.memoryMiB)} → ${g.memoryMiB} MiB`);
-      if (wantRunning && obs.status !== 'running' && !obs.template) drift.push(`status ${obs.status} → running`);
-      if (g.snapshotAsTemplate && !obs.snapshots.includes(g.snapshotAsTemplate) && obs.snapshots.length > 0) drift.push(`snapshot ${g.snapshotAsTemplate} missing`);
-    } else drift.push('missing');
-    return { guest: g.name, vmid, node: node?.name, desired, observed: obs ? obs.status : 'absent', drift };
-  });
 }
 
 function formatSummary(guests: Record<string, { node?: string; vmid?: number; status: string; changed: boolean; error?: string }>): string {

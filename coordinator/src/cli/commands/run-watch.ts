@@ -5,7 +5,7 @@
  */
 import { subjects, PartiallyAppliedError, CommandFailedError, TimeoutError } from '@phoenix/shared';
 import { ApplyJournal } from '../../state/index.js';
-import type { RunEvent } from '../../cluster/requests.js';
+import type { RunEvent } from '../../requests/index.js';
 import { jsonProgress, listrProgress, type ProgressSink } from '../../progress/index.js';
 import type { PlannedGuest } from '../../reconcile/types.js';
 import type { ClusterSession } from './cluster-session.js';

@@ -3,8 +3,8 @@
  * the wire format and the view's vocabulary.
  */
 import { commonv1, telemetryv1 } from '@phoenix/shared';
-import type { StorageContent } from '../view/types.js';
-import type { GuestObservation, StorageSample, TelemetryMessage } from '../view/telemetry.js';
+import type { StorageContent } from './types.js';
+import type { GuestObservation, StorageSample, TelemetryMessage } from './telemetry.js';
 
 const GIB = 1024 ** 3;
 const MIB = 1024 ** 2;

@@ -1,9 +1,20 @@
-/** Serves `/metrics` for Prometheus with node:http on the management address. */
+/**
+ * Serves `/metrics` for Prometheus (and, when asked, `/healthz` as JSON) with node:http on the
+ * management address. Takes any registry shaped like prom-client's, so shared needs no metrics library.
+ */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
-import type { Logger } from '@phoenix/shared';
-import type { HostPort } from '../config/index.js';
+import type { Logger } from './logger.js';
+
+export interface MetricsRegistry {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
+
+export interface MetricsListen {
+  host: string;
+  port: number;
+}
 
 export interface MetricsServer {
   /** Bound port (useful when the config asked for port 0). */
@@ -11,9 +22,20 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-export async function startMetricsServer(registry: Registry, listen: HostPort, log: Logger): Promise<MetricsServer> {
+export interface MetricsServerOptions {
+  /** Body of `/healthz` (JSON); without it `/healthz` is not served. */
+  health?: () => unknown;
+}
+
+export async function startMetricsServer(registry: MetricsRegistry, listen: MetricsListen, log: Logger, options: MetricsServerOptions = {}): Promise<MetricsServer> {
+  const { health } = options;
   const server: Server = createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && path === '/healthz' && health) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(health()));
+      return;
+    }
+    if (req.method !== 'GET' || path !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }

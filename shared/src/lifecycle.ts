@@ -1,8 +1,8 @@
 /**
- * The agent's lifecycle: starting → running → draining → stopped. Transitions only go forward;
- * listeners (health status, metrics, heartbeat) follow every change.
+ * A daemon's lifecycle (agent and coordinator alike): starting → running → draining → stopped.
+ * Transitions only go forward; listeners (health status, metrics, heartbeat, logs) follow every change.
  */
-import { commonv1 } from '@phoenix/shared';
+import { commonv1 } from './proto.js';
 
 export type DaemonState = 'starting' | 'running' | 'draining' | 'stopped';
 

@@ -1,0 +1,1 @@
+export { connectNats, contextSchema, contextTls, loadContext, type ClusterContext } from './context.js';

@@ -1,0 +1,1 @@
+export { livePlan, type LivePlanOptions } from './dry-run.js';

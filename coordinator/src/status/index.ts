@@ -1,0 +1,1 @@
+export { statusRows, type StatusRow } from './drift.js';
