@@ -38,6 +38,8 @@ const attached = (key: string) =>
 /** Scripted backend: guest 101 creates after `release()`, 500 throws an unexpected error. */
 class FakeBackend {
   calls: string[] = [];
+  /** Guests the node already has (listGuests). */
+  existing = new Set<number>();
   signals: AbortSignal[] = [];
   private gates: Array<() => void> = [];
   private arrivals = new Map<string, (signal: AbortSignal) => void>();
@@ -72,7 +74,7 @@ class FakeBackend {
       facts: async () => ({ pveVersion: '9.0.3', bridges: ['vmbr0'], nvidiaDriverVersion: '', nvidiaDevices: [] }),
       listGpus: async () => [],
       listStorages: async () => [],
-      listGuests: async () => [],
+      listGuests: async () => [...this.existing].map((vmid) => commonv1.GuestSummary.fromPartial({ vmid })),
       getGuest: async (vmid) => {
         throw new NotFoundError(`CT ${vmid} does not exist`);
       },
@@ -230,6 +232,26 @@ describe('agent service - operations', () => {
     expect(err.metadata.get(ERROR_CODE_TRAILER)).toEqual(['BUSY']);
     backend.release();
     await first;
+  });
+
+  it('an EnsureGuest of an existing clone leaves its source free; one that still clones holds it', async () => {
+    const c = client('coordinator');
+    const cloneOf120 = (vmid: number) => ({ vmid, type: commonv1.GuestType.LXC, source: { kind: { $case: 'clone' as const, value: { sourceVmid: 120 } } } });
+    const ensure = (key: string, vmid: number) => collect(c.ensureGuest(agentv1.EnsureGuestRequest.fromPartial({ context: ctx(key), spec: cloneOf120(vmid) })));
+    const clone = (key: string, vmid: number) =>
+      unary<agentv1.CloneGuestRequest, agentv1.CloneGuestResponse>(c, 'cloneGuest', agentv1.CloneGuestRequest.fromPartial({ context: ctx(key), spec: cloneOf120(vmid) }));
+    backend.existing.add(140);
+    const converging = ensure('k-src-ensure-140', 140);
+    await backend.arrived('ensure:140');
+    expect((await clone('k-src-clone-141', 141)).result).toMatchObject({ ok: true, changedSteps: ['clone'] });
+    // 142 does not exist yet, so its EnsureGuest clones and holds 120 meanwhile: a clone beside it gives up.
+    const cloning = ensure('k-src-ensure-142', 142);
+    await backend.arrived('ensure:142');
+    const err = (await clone('k-src-clone-143', 143).catch((e: unknown) => e)) as ServiceError;
+    expect(err.metadata.get(ERROR_CODE_TRAILER)).toEqual(['BUSY']);
+    expect(backend.calls).not.toContain('clone:143');
+    backend.release();
+    await Promise.all([converging, cloning]);
   });
 
   it('streams EnsureGuest events to an attached second stream as well', async () => {
