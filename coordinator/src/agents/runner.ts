@@ -1,16 +1,16 @@
 /**
- * The executor's GuestRunner backed by the agents: idempotency keys derive from the apply run and
- * the guest, so a retry — by this coordinator or by the next leader — attaches to or replays the
- * agent's recorded operation instead of acting twice.
+ * The executor's GuestRunner backed by the agents. Every agent call's idempotency key derives from
+ * the journal's key for the guest's attempt, so a takeover by the next leader attaches to or replays
+ * the agent's recorded operation instead of acting twice, and a retry after a failure acts anew.
  */
 import { errorFromCode } from '@phoenix/shared';
 import type { agentv1 } from '@phoenix/shared';
 import type { ApplyEvent, GuestRunner } from '../reconcile/execute.js';
-import type { PlannedGuest } from '../reconcile/types.js';
 import type { AgentClient } from './client.js';
 
-export function idempotencyKey(runId: string, guest: PlannedGuest, step: string): string {
-  return `${runId}:${guest.id}:${guest.vmid}:${step}`;
+/** The key of one agent call of a guest's attempt: the attempt's journal key and the call. */
+export function idempotencyKey(attemptKey: string, step: 'clone' | 'ensure' | 'delete'): string {
+  return `${attemptKey}:${step}`;
 }
 
 function check(result: agentv1.OperationResult | undefined, what: string): agentv1.OperationResult {
@@ -19,17 +19,17 @@ function check(result: agentv1.OperationResult | undefined, what: string): agent
   return result;
 }
 
-export function agentRunner(runId: string, clientFor: (node: string) => AgentClient): GuestRunner {
+export function agentRunner(clientFor: (node: string) => AgentClient): GuestRunner {
   return {
-    async clone(guest, signal) {
+    async clone(guest, key, signal) {
       if (!guest.spec) return;
-      const res = await clientFor(guest.node).cloneGuest(idempotencyKey(runId, guest, 'clone'), guest.spec, { signal });
+      const res = await clientFor(guest.node).cloneGuest(idempotencyKey(key, 'clone'), guest.spec, { signal });
       check(res.result, `clone ${guest.id}`);
     },
-    async converge(guest, emit: (e: ApplyEvent) => void, signal) {
+    async converge(guest, key, emit: (e: ApplyEvent) => void, signal) {
       if (!guest.spec) return { changed: false };
       const result = await clientFor(guest.node).ensureGuest(
-        idempotencyKey(runId, guest, 'ensure'),
+        idempotencyKey(key, 'ensure'),
         guest.spec,
         (event) => {
           const kind = event.kind;
@@ -43,8 +43,8 @@ export function agentRunner(runId: string, clientFor: (node: string) => AgentCli
       );
       return { changed: check(result, `ensure ${guest.id}`).changed };
     },
-    async remove(guest, signal) {
-      const res = await clientFor(guest.node).deleteGuest(idempotencyKey(runId, guest, 'delete'), guest.vmid, { signal });
+    async remove(guest, key, signal) {
+      const res = await clientFor(guest.node).deleteGuest(idempotencyKey(key, 'delete'), guest.vmid, { signal });
       return { changed: check(res.result, `delete ${guest.id}`).changed };
     },
   };

@@ -201,7 +201,7 @@ export class RunExecutor {
     };
     const outcomes = await executePlan(guests, {
       limits: { perNode: this.o.perNode },
-      runner: agentRunner(req.runId, (node) => this.#client(node)),
+      runner: agentRunner((node) => this.#client(node)),
       journal: new RunJournal(this.#journal, req.runId, actor),
       emit,
       signal: this.#abort.signal,

@@ -21,28 +21,36 @@ export type ApplyEvent =
   | { type: 'log'; guest: PlannedGuest; step: string; line: string }
   | { type: 'done'; guest: PlannedGuest; outcome: GuestOutcome };
 
-/** What the executor needs from the outside world (agents, journal); faked in unit tests. */
+/**
+ * What the executor needs from the outside world (agents, journal); faked in unit tests. `key` is
+ * the journal's idempotency key of this guest's attempt: the runner derives every agent call's key
+ * from it, so a takeover re-sends the same keys and a retry after a failure sends new ones.
+ */
 export interface GuestRunner {
   /** Runs only the clone step (called while holding the source's queue). */
-  clone(guest: PlannedGuest, signal: AbortSignal): Promise<void>;
+  clone(guest: PlannedGuest, key: string, signal: AbortSignal): Promise<void>;
   /** Converges the guest (create/configure/start/features/...). */
-  converge(guest: PlannedGuest, emit: (e: ApplyEvent) => void, signal: AbortSignal): Promise<{ changed: boolean }>;
+  converge(guest: PlannedGuest, key: string, emit: (e: ApplyEvent) => void, signal: AbortSignal): Promise<{ changed: boolean }>;
   /** Removes the guest. */
-  remove(guest: PlannedGuest, signal: AbortSignal): Promise<{ changed: boolean }>;
+  remove(guest: PlannedGuest, key: string, signal: AbortSignal): Promise<{ changed: boolean }>;
 }
 
 /** Records progress durably so another coordinator can resume; faked in unit tests. */
 export interface ApplyJournal {
   /** True when this guest was already converged by this apply run (skip it). */
   isDone(guestId: string): Promise<boolean>;
+  /** Claims the guest (a new attempt, or a takeover of one a deposed owner left started). */
   markStarted(guestId: string): Promise<void>;
+  /** The idempotency key of the claimed attempt (after markStarted). */
+  idempotencyKey(guestId: string): string;
+  /** Records how the claimed attempt ended: converged, or failed with its error. */
   markDone(guestId: string, outcome: GuestOutcome): Promise<void>;
 }
 
 export interface ExecuteOptions {
   limits: ConcurrencyLimits;
   runner: GuestRunner;
-  journal?: ApplyJournal;
+  journal: ApplyJournal;
   emit?: (e: ApplyEvent) => void;
   signal?: AbortSignal;
 }
@@ -78,23 +86,31 @@ export async function executePlan(guests: readonly PlannedGuest[], options: Exec
   };
 
   const runGuest = async (g: PlannedGuest): Promise<GuestOutcome> => {
+    let claimed = false;
     try {
-      if (journal && (await journal.isDone(g.id))) return { id: g.id, status: 'skipped', changed: false };
+      if (await journal.isDone(g.id)) return { id: g.id, status: 'skipped', changed: false };
       emit({ type: 'start', guest: g });
       // Claims the guest: another live coordinator owning it makes this throw, and this guest fails here.
-      await journal?.markStarted(g.id);
+      await journal.markStarted(g.id);
+      claimed = true;
+      const key = journal.idempotencyKey(g.id);
       let changed = false;
       if (g.action === 'delete') {
-        changed = (await runner.remove(g, signal)).changed;
+        changed = (await runner.remove(g, key, signal)).changed;
       } else if (g.action !== 'none' || g.steps.length > 0) {
-        if (g.cloneSource && g.action === 'create') await inSourceQueue(g.cloneSource, () => runner.clone(g, signal));
-        changed = (await runner.converge(g, emit, signal)).changed || g.action === 'create';
+        if (g.cloneSource && g.action === 'create') await inSourceQueue(g.cloneSource, () => runner.clone(g, key, signal));
+        changed = (await runner.converge(g, key, emit, signal)).changed || g.action === 'create';
       }
       const outcome: GuestOutcome = { id: g.id, status: 'converged', changed };
-      await journal?.markDone(g.id, outcome);
+      await journal.markDone(g.id, outcome);
       return outcome;
     } catch (error) {
-      return { id: g.id, status: 'failed', changed: false, error };
+      const outcome: GuestOutcome = { id: g.id, status: 'failed', changed: false, error };
+      // A claimed attempt that failed is recorded as failed, so status shows it and a resume retries it
+      // under a new key; when even that write fails (deposed, NATS down) the step stays started and
+      // the next owner takes it over.
+      if (claimed) await journal.markDone(g.id, outcome).catch(() => undefined);
+      return outcome;
     }
   };
 
