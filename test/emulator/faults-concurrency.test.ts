@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addFault, clearFaults, mutatingCalls, readCalls, readGuestConfig, setFaults, setTimeScale } from '../emulator/src/index.js';
+import { addFault, clearFaults, mutatingCalls, readCalls, readGuestConfig, setFaults, setTimeScale } from './src/index.js';
 import type { EmulatedNodes } from '../harness/index.js';
 import { TEMPLATE_VOLID, createCt, oneNode, type TestNode } from './emu-helpers.js';
 

@@ -51,10 +51,10 @@ describe('startNodes', () => {
 });
 
 describe('data files', () => {
-  it('ships copies of the API schema fixtures that equal the source of truth', () => {
+  it('ships copies of the API schema fixtures that equal the vendored source of truth (test/fixtures/proxmox)', () => {
     for (const f of ['api-params.json', 'api-other-endpoints.json']) {
       const shipped = fs.readFileSync(fileURLToPath(new URL(`./data/${f}`, import.meta.url)), 'utf8');
-      const fixture = fs.readFileSync(fileURLToPath(new URL(`../../../shared/fixtures/proxmox/${f}`, import.meta.url)), 'utf8');
+      const fixture = fs.readFileSync(fileURLToPath(new URL(`../fixtures/proxmox/${f}`, import.meta.url)), 'utf8');
       expect(shipped).toBe(fixture);
     }
   });

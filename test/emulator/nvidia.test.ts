@@ -1,5 +1,5 @@
 /**
- * The emulated nvidia-smi against the real captures (shared/fixtures/nvidia): with the emulated
+ * The emulated nvidia-smi against the real captures (test/fixtures/nvidia): with the emulated
  * GPU set to the captured values, every output must equal the capture byte for byte, apart from
  * the timestamp. Also: errors and exit codes, 8 GPUs, a sampling loop that sees live changes and
  * stops when killed or when its reader goes away, and the host facts the agent reads.
@@ -18,13 +18,10 @@ import { defaultGpu, readGpuState, removeGpuState, updateGpu, writeGpuState, typ
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..', '..');
-const FIXTURES = [join(repoRoot, 'test', 'fixtures', 'nvidia'), join(repoRoot, '..', 'shared', 'fixtures', 'nvidia')].find((d) =>
-  existsSync(join(d, 'nvidia-idle.txt')),
-);
+const FIXTURES = join(repoRoot, 'test', 'fixtures', 'nvidia');
 const BIN = join(here, 'bin', 'nvidia-smi');
 
 async function fixture(name: string): Promise<string> {
-  if (FIXTURES === undefined) throw new Error('nvidia fixtures not found (test/fixtures/nvidia or ../shared/fixtures/nvidia)');
   return readFile(join(FIXTURES, name), 'utf8');
 }
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readGuestConfig, zfsDatasets } from '../emulator/src/index.js';
+import { readGuestConfig, zfsDatasets } from './src/index.js';
 import type { EmulatedNodes } from '../harness/index.js';
 import { TEMPLATE, TEMPLATE_VOLID, createCt, oneNode, sshKey, type TestNode } from './emu-helpers.js';
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setTimeScale } from '../emulator/src/index.js';
+import { setTimeScale } from './src/index.js';
 import type { EmulatedNodes } from '../harness/index.js';
 import { createCt, oneNode, type TestNode } from './emu-helpers.js';
 

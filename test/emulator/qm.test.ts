@@ -2,9 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clearFaults, readGuestConfig, setFaults, setTimeScale, zfsDatasets } from '../emulator/src/index.js';
+import { clearFaults, readGuestConfig, setFaults, setTimeScale, zfsDatasets } from './src/index.js';
 import type { EmulatedNodes } from '../harness/index.js';
 import { oneNode, sshKey, type TestNode } from './emu-helpers.js';
+import { writeGpuState } from './src/nvidia/state.js';
 
 // qm: VMs built the way Phoenix builds them (cloud image import, cloud-init, template, clones).
 let node: TestNode;
@@ -240,5 +241,38 @@ describe('clones of snapshots and pending changes', () => {
     expect((await node.run('qm', ['start', '120'])).code).toBe(0);
     expect(readGuestConfig(node.stateDir, 120)?.props['cores']).toBe('4');
     expect(fs.readFileSync(file, 'utf8')).not.toContain('[PENDING]');
+  });
+});
+
+describe('host PCI passthrough (hostpciN)', () => {
+  // The node's PCI devices are its GPUs: 00000000:00:06.0 and 00000000:00:07.0 in nvidia-smi's
+  // notation, 0000:00:06.0 and 0000:00:07.0 in sysfs'.
+  beforeAll(async () => {
+    await writeGpuState(node.stateDir, [{}, {}]);
+  });
+
+  it('accepts any valid PCI id at creation; qm start refuses one the node does not have', async () => {
+    expect(await node.run('qm', ['create', '9201', '--memory', '1024', '--hostpci0', '0000:99:00.0,pcie=0'])).toMatchObject({ code: 0, stderr: '' });
+    expect(readGuestConfig(node.stateDir, 9201)?.props['hostpci0']).toBe('0000:99:00.0,pcie=0');
+    expect(await node.run('qm', ['start', '9201'])).toMatchObject({ code: 255, stderr: "no PCI device found for '0000:99:00.0'\n" });
+    expect((await node.run('qm', ['status', '9201'])).stdout).toBe('status: stopped\n');
+    expect(await node.run('qm', ['set', '9201', '--hostpci0', 'not-a-pci-id'])).toMatchObject({ code: 255 });
+  });
+
+  it('starts a VM with a GPU of the node, and a second running VM cannot hold the same device', async () => {
+    expect((await node.run('qm', ['create', '9202', '--memory', '1024', '--hostpci0', '0000:00:06.0'])).code).toBe(0);
+    expect((await node.run('qm', ['create', '9203', '--memory', '1024'])).code).toBe(0);
+    // The short form (bus:dev, all functions, no domain) names the same device.
+    expect((await node.run('qm', ['set', '9203', '--hostpci0', '00:06'])).code).toBe(0);
+    expect(await node.run('qm', ['start', '9202'])).toMatchObject({ code: 0, stderr: '' });
+    expect((await node.run('qm', ['status', '9202'])).stdout).toBe('status: running\n');
+    expect(await node.run('qm', ['start', '9203'])).toMatchObject({ code: 255, stderr: "PCI device '0000:00:06.0' already in use by VMID '9202'\n" });
+    expect((await node.run('qm', ['status', '9203'])).stdout).toBe('status: stopped\n');
+    // The other GPU is free; once 9202 stops, its GPU is free again.
+    expect((await node.run('qm', ['set', '9203', '--hostpci1', '0000:00:07.0'])).code).toBe(0);
+    expect((await node.run('qm', ['stop', '9202'])).code).toBe(0);
+    expect(await node.run('qm', ['start', '9203'])).toMatchObject({ code: 0, stderr: '' });
+    expect(await node.run('qm', ['start', '9202'])).toMatchObject({ code: 255, stderr: "PCI device '0000:00:06.0' already in use by VMID '9203'\n" });
+    expect((await node.run('qm', ['stop', '9203'])).code).toBe(0);
   });
 });

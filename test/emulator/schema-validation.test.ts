@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { errorText } from '../emulator/src/errors.js';
-import { validateCommand } from '../emulator/src/pve-cli.js';
-import { parsePropertyString, printPropertyString } from '../emulator/src/property-string.js';
-import { validateParams } from '../emulator/src/schema-validate.js';
-import { commandSchema, resolveCmd } from '../emulator/src/cli-args.js';
-import { registerQemuFormats } from '../emulator/src/qemu-config.js';
+import { errorText } from './src/core/errors.js';
+import { validateCommand } from './src/core/pve-cli.js';
+import { parsePropertyString, printPropertyString } from './src/core/property-string.js';
+import { validateParams } from './src/core/schema-validate.js';
+import { commandSchema, resolveCmd } from './src/core/cli-args.js';
+import { registerQemuFormats } from './src/qm/qemu-config.js';
 
 // Argument validation of pct/qm create/set/clone against the API schemas (api-params.json),
 // checked in-process through the same code path the executables use.

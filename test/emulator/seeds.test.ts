@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorText } from '../emulator/src/errors.js';
-import { validateCommand } from '../emulator/src/pve-cli.js';
-import { registerQemuFormats } from '../emulator/src/qemu-config.js';
+import { errorText } from './src/core/errors.js';
+import { validateCommand } from './src/core/pve-cli.js';
+import { registerQemuFormats } from './src/qm/qemu-config.js';
 import type { EmulatedNodes } from '../harness/index.js';
 import { oneNode, type TestNode } from './emu-helpers.js';
 
@@ -12,7 +12,7 @@ import { oneNode, type TestNode } from './emu-helpers.js';
 // and broken variants rejected with Proxmox's 400 lines.
 registerQemuFormats();
 
-const SEEDS = fileURLToPath(new URL('../../../shared/fixtures/seeds/phoenix/', import.meta.url));
+const SEEDS = fileURLToPath(new URL('../../examples/phoenix/', import.meta.url));
 
 interface LxcSeed {
   name: string;

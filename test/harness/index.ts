@@ -1,8 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { emulatorBinDir, initNode } from '../emulator/src/index.js';
-import type { NodeInit } from '../emulator/src/state.js';
+import { emulatorBinDir, initNode, type NodeInit } from '../emulator/src/index.js';
 import type { EmulatedNode, EmulatedNodes, HarnessOptions, NodeOptions } from './node-options.js';
 import { seedGpus, seedTemplates } from './seed.js';
 

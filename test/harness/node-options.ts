@@ -1,4 +1,4 @@
-import type { InitPool, InitStorage } from '../emulator/src/state.js';
+import type { InitPool, InitStorage } from '../emulator/src/index.js';
 import type { DriverInfo, EmulatedGpu } from '../emulator/src/nvidia/state.js';
 
 /** Options of one emulated node. */

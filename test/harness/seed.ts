@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { findAppliance } from '../emulator/src/aplinfo.js';
+import { findAppliance } from '../emulator/src/pveam/aplinfo.js';
 import { writeGpuState, type EmulatedGpu } from '../emulator/src/nvidia/state.js';
 import type { NodeOptions } from './node-options.js';
 

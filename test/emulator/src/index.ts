@@ -1,18 +1,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readJson, writeFileAtomic } from './atomic-file.js';
-import { isMutating, readCalls as readCallsFile, type CallRecord } from './calls-log.js';
-import { parseConfig, type GuestConfig } from './config-file.js';
-import { readFaults, writeFaults, type FaultRule } from './faults.js';
-import { State, defaultStorages, ensureInitialized, type InitStorage, type NodeInit } from './state.js';
-import type { ZfsState } from './zfs-model.js';
+import { readJson, writeFileAtomic } from './core/atomic-file.js';
+import { isMutating, readCalls as readCallsFile, type CallRecord } from './core/calls-log.js';
+import { parseConfig, type GuestConfig } from './core/config-file.js';
+import { readFaults, writeFaults, type FaultRule } from './core/faults.js';
+import { State } from './core/state.js';
+import { defaultStorages, ensureInitialized, type InitStorage, type NodeInit } from './node-init.js';
+import type { InitPool, ZfsState } from './zfs/model.js';
 
 /**
  * Typed access to an emulated PVE node for tests: initialise its state directory, inject
  * faults, read the call log and guest configs, change its time scale.
  */
-export type { CallRecord, FaultRule, GuestConfig, InitStorage, NodeInit };
+export type { CallRecord, FaultRule, GuestConfig, InitPool, InitStorage, NodeInit };
 export { defaultStorages, isMutating };
 
 /** Directory holding the executables (pct, qm, pvesh, pvesm, pveam, zfs, zpool, nvidia-smi). */

@@ -1,9 +1,10 @@
-import { appendCall } from './calls-log.js';
-import { Ctx } from './ctx.js';
-import { readEnv } from './env.js';
-import { EmulatorError, errorText } from './errors.js';
-import { applyStartFault, planFaults, type CallIdentity } from './faults.js';
-import { State, ensureInitialized, initFromEnv } from './state.js';
+import { appendCall } from './core/calls-log.js';
+import { Ctx } from './core/ctx.js';
+import { readEnv } from './core/env.js';
+import { EmulatorError, errorText } from './core/errors.js';
+import { applyStartFault, planFaults, type CallIdentity } from './core/faults.js';
+import { State } from './core/state.js';
+import { ensureInitialized, initFromEnv } from './node-init.js';
 
 /**
  * Entry point of every emulated executable (test/emulator/bin/*). Sets process.exitCode and
@@ -12,13 +13,13 @@ import { State, ensureInitialized, initFromEnv } from './state.js';
 type ToolMain = (ctx: Ctx, argv: string[]) => Promise<number>;
 
 const TOOLS: Record<string, () => Promise<ToolMain>> = {
-  pct: async () => (await import('./pct.js')).pctMain,
-  qm: async () => (await import('./qm.js')).qmMain,
-  pvesh: async () => (await import('./pvesh.js')).pveshMain,
-  pvesm: async () => (await import('./pvesm.js')).pvesmMain,
-  pveam: async () => (await import('./pveam.js')).pveamMain,
-  zfs: async () => (await import('./zfs.js')).zfsMain,
-  zpool: async () => (await import('./zpool.js')).zpoolMain,
+  pct: async () => (await import('./pct/pct.js')).pctMain,
+  qm: async () => (await import('./qm/qm.js')).qmMain,
+  pvesh: async () => (await import('./pvesh/pvesh.js')).pveshMain,
+  pvesm: async () => (await import('./pvesm/pvesm.js')).pvesmMain,
+  pveam: async () => (await import('./pveam/pveam.js')).pveamMain,
+  zfs: async () => (await import('./zfs/zfs.js')).zfsMain,
+  zpool: async () => (await import('./zfs/zpool.js')).zpoolMain,
   'nvidia-smi': async () => {
     const spec = './nvidia/main.js';
     const mod = (await import(spec)) as { main(argv: string[]): Promise<number> };
@@ -30,7 +31,7 @@ async function identify(tool: string, argv: string[]): Promise<CallIdentity> {
   let command = argv.find((a) => !a.startsWith('-')) ?? '';
   let rest = argv.slice(argv.indexOf(command) + 1);
   if (tool === 'pct' || tool === 'qm' || tool === 'pvesm' || tool === 'pveam') {
-    const { resolveCmd } = await import('./cli-args.js');
+    const { resolveCmd } = await import('./core/cli-args.js');
     const r = resolveCmd(tool, argv);
     command = r.cmdStr.slice(tool.length + 1);
     rest = r.args;

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { runNvidiaSmi, type GuestView, type Output } from '../nvidia/cli.js';
+import { runNvidiaSmi, streamOutput, type GuestView, type Output } from '../nvidia/cli.js';
 import { readGpuState } from '../nvidia/state.js';
 
 export interface HostLink {
@@ -46,23 +46,13 @@ async function guestView(rootfs: string, stateDir: string, mode: 'container' | '
   };
 }
 
+/** nvidia-smi output to the guest side, framed as `D<length>\n<bytes>`. */
 function socketOutput(socket: Socket): Output {
-  let closed = false;
-  socket.on('close', () => {
-    closed = true;
-  });
-  socket.on('error', () => {
-    closed = true;
-  });
-  return {
-    closed: () => closed,
-    write: (text) =>
-      new Promise<void>((resolve) => {
-        if (closed) return resolve();
-        const body = Buffer.from(text, 'utf8');
-        socket.write(Buffer.concat([Buffer.from(`D${body.length}\n`), body]), () => resolve());
-      }),
+  const frame = (text: string): Buffer => {
+    const body = Buffer.from(text, 'utf8');
+    return Buffer.concat([Buffer.from(`D${body.length}\n`), body]);
   };
+  return streamOutput(socket, frame, ['close', 'error']);
 }
 
 /** Parses token, argc and args; null until the request is complete. */

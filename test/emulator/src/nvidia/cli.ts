@@ -35,6 +35,34 @@ export interface Output {
   closed(): boolean;
 }
 
+/**
+ * An Output over a stream that counts as closed once it fails (or emits one of `endEvents`);
+ * `frame` turns each text into what goes on the wire.
+ */
+export function streamOutput(
+  stream: NodeJS.WritableStream,
+  frame: (text: string) => string | Buffer = (text) => text,
+  endEvents: readonly string[] = ['error'],
+): Output {
+  let closed = false;
+  for (const ev of endEvents) {
+    stream.on(ev, () => {
+      closed = true;
+    });
+  }
+  return {
+    closed: () => closed,
+    write: (text) =>
+      new Promise<void>((resolve) => {
+        if (closed) return resolve();
+        stream.write(frame(text), (err) => {
+          if (err) closed = true;
+          resolve();
+        });
+      }),
+  };
+}
+
 /** What a guest sees of the host driver (see guest/host-link.ts). */
 export interface GuestView {
   /** Minor numbers of the /dev/nvidia<minor> nodes present in the guest (containers). */

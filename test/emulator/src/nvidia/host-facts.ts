@@ -15,7 +15,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { GpuState } from './state.js';
+import type { GpuState } from './types.js';
 
 export interface DeviceNode {
   /** Path on the node, e.g. /dev/nvidia0. */

@@ -5,28 +5,9 @@
  * SIGTERM/SIGINT keep their default action (the process dies at once, as the real tool does);
  * a closed stdout ends a sampling loop at the next write with status 141, like death by SIGPIPE.
  */
-import { runNvidiaSmi } from './cli.js';
-import type { Output } from './cli.js';
+import { runNvidiaSmi, streamOutput } from './cli.js';
 
 export const EXIT_EMULATOR_MISCONFIGURED = 255;
-
-function stdoutSink(): Output {
-  let closed = false;
-  process.stdout.on('error', () => {
-    closed = true;
-  });
-  return {
-    closed: () => closed,
-    write: (text) =>
-      new Promise<void>((resolve) => {
-        if (closed) return resolve();
-        process.stdout.write(text, (err) => {
-          if (err) closed = true;
-          resolve();
-        });
-      }),
-  };
-}
 
 export async function main(argv: string[]): Promise<number> {
   const stateDir = process.env['PVE_EMU_STATE'];
@@ -34,7 +15,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write('nvidia-smi (emulator): PVE_EMU_STATE is not set\n');
     return EXIT_EMULATOR_MISCONFIGURED;
   }
-  const out = stdoutSink();
+  const out = streamOutput(process.stdout);
   const code = await runNvidiaSmi(argv, { stateDir, out });
   return out.closed() ? 141 : code;
 }

@@ -1,6 +1,6 @@
 /**
  * Per-model constants of the GPUs the emulator knows. The H100 values are those of the real capture
- * in shared/fixtures/nvidia (idle); the others are typical values of the same driver generation.
+ * in test/fixtures/nvidia (idle); the others are typical values of the same driver generation.
  */
 
 export interface GpuModel {
