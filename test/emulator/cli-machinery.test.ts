@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCt, lines, oneNode, type TestNode } from './emu-helpers.js';
 import type { EmulatedNodes } from '../harness/index.js';
 
-// The PVE CLI machinery shared by pct/qm/pvesm/pveam (proxmox-cli.md §0): command resolution,
+// The PVE CLI machinery shared by pct/qm/pvesm/pveam (docs/reference/proxmox-cli.md §0): command resolution,
 // option parsing, usage texts and exit codes.
 let node: TestNode;
 let handle: EmulatedNodes;

@@ -5,7 +5,7 @@ import { setTimeScale } from './src/index.js';
 import type { EmulatedNodes } from '../harness/index.js';
 import { createCt, oneNode, type TestNode } from './emu-helpers.js';
 
-// pvesh get on the paths Phoenix reads (proxmox-cli.md §4).
+// pvesh get on the paths Phoenix reads (docs/reference/proxmox-cli.md §4).
 let node: TestNode;
 let handle: EmulatedNodes;
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmulatedNodes } from '../harness/index.js';
 import { oneNode, type TestNode } from './emu-helpers.js';
 
-// pvesm, pveam, zfs and zpool (proxmox-cli.md §5-§7).
+// pvesm, pveam, zfs and zpool (docs/reference/proxmox-cli.md §5-§7).
 let node: TestNode;
 let handle: EmulatedNodes;
 
