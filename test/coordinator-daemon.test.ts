@@ -3,11 +3,16 @@
  * honours `drain`, follows requests with a KV watch, and deletes requests of finished runs after
  * the retention period.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { subjects, telemetryv1, commonv1 } from '@phoenix/shared';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPlan } from '../coordinator/src/cluster/plan-build.js';
+import { parseCoordinatorConfig } from '../coordinator/src/daemon/config.js';
+import { CoordinatorDaemon } from '../coordinator/src/daemon/daemon.js';
 import { ViewKeeper } from '../coordinator/src/daemon/view-keeper.js';
 import { nodeBucket, nodeKey, readStoredView, setDrained } from '../coordinator/src/nodes/index.js';
 import { RequestQueue, requestBucket, requestKey, submitRequest, sweepFinishedRequests } from '../coordinator/src/requests/index.js';
@@ -173,5 +178,48 @@ describe('coordinator - requests', () => {
     expect(await requestBucket(store).get(requestKey(pending.runId))).not.toBeNull();
     // The run's journal stays.
     expect((await journal.getRun(old.runId))?.state).toBe('succeeded');
+  });
+});
+
+describe('coordinator - daemon', () => {
+  it('goes starting → running → stopped in its metrics, leads, and runs a request it sees through the watch', async () => {
+    // A server of its own: the requests of the tests above would be queued before this one.
+    const own = await startSecuredNats({ cluster: CLUSTER, nodes: NODES });
+    const dir = await mkdtemp(join(tmpdir(), 'coordinator-daemon-'));
+    for (const f of ['ca.pem', 'cert.pem', 'key.pem']) await writeFile(join(dir, f), 'unused: no agent is dialled\n');
+    const config = parseCoordinatorConfig(
+      {
+        id: 'coord-a',
+        context: { cluster: CLUSTER, nats: { url: own.url, ...own.coordinatorUser }, tls: { ca: 'ca.pem', cert: 'cert.pem', key: 'key.pem' } },
+        leaseTtlSeconds: 2,
+      },
+      { source: 'test', baseDir: dir },
+    );
+    const daemon = new CoordinatorDaemon(config, log);
+    const states: string[] = [];
+    daemon.lifecycle.onChange((s) => states.push(s));
+    const nc = await own.connectAs('coordinator');
+    try {
+      await daemon.start();
+      expect(daemon.lifecycle.state).toBe('running');
+      expect(await daemon.registry.metrics()).toMatch(/phoenix_coordinator_state\{state="running"\} 1/);
+      await waitFor('leadership', async () => ((await daemon.registry.metrics()).includes('phoenix_coordinator_leader 1') ? true : undefined));
+
+      const events: { runId: string; type: string; runState?: string; error?: string }[] = [];
+      nc.subscribe(subjects.events(CLUSTER, 'apply'), { callback: (_e, m) => void events.push(m.json()) });
+      await nc.flush();
+      const store = await StateStore.open(nc);
+      const req = await submitRequest(store, 'apply', 'test');
+      const finished = await waitFor('the run to finish', () => events.find((e) => e.runId === req.runId && e.type === 'finished'));
+      expect(finished).toMatchObject({ runState: 'failed', error: 'no spec has been submitted' });
+      expect((await new ApplyJournal(store).getRun(req.runId))?.state).toBe('failed');
+    } finally {
+      await daemon.stop();
+      await nc.close();
+      await own.dispose();
+      await rm(dir, { recursive: true, force: true });
+    }
+    expect(states).toEqual(['running', 'draining', 'stopped']);
+    expect(await daemon.registry.metrics()).toMatch(/phoenix_coordinator_state\{state="stopped"\} 1/);
   });
 });

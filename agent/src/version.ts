@@ -1,13 +1,4 @@
 /** The agent's version, from its package.json (read once; works from src/ and dist/ alike). */
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '@phoenix/shared';
 
-function readVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
-
-export const AGENT_VERSION = readVersion();
+export const AGENT_VERSION = packageVersion(new URL('../package.json', import.meta.url));

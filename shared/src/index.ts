@@ -11,3 +11,4 @@ export * from './protocol-defaults.js';
 export * from './lifecycle.js';
 export * from './metrics-server.js';
 export * from './secret-paths.js';
+export * from './package-version.js';
