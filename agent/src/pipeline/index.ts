@@ -157,12 +157,13 @@ export function createGuestPipeline(deps: GuestPipelineDeps): GuestPipeline {
     create(spec, opts) {
       const k = spec.source?.kind?.$case;
       if (k !== 'osTemplate' && k !== 'cloudImage') throw new InvalidArgumentError('source', k ?? 'none', 'create needs an os_template or cloud_image source');
-      return byType(spec)(c, spec, opts, { until: 'configure' });
+      // A create or clone asks for a new guest: one already holding the VMID is someone else's.
+      return byType(spec)(c, spec, opts, { until: 'configure', mustNotExist: true });
     },
 
     clone(spec, opts) {
       if (spec.source?.kind?.$case !== 'clone') throw new InvalidArgumentError('source', spec.source?.kind?.$case ?? 'none', 'clone needs a clone source');
-      return byType(spec)(c, spec, opts, { until: 'configure' });
+      return byType(spec)(c, spec, opts, { until: 'configure', mustNotExist: true });
     },
 
     configure: (spec, opts) => byType(spec)(c, spec, opts, { until: 'configure', mustExist: true }),

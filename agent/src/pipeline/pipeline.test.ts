@@ -205,6 +205,17 @@ describe('container pipeline', () => {
     expect(g?.status).toBe('running');
   });
 
+  it('CreateGuest and CloneGuest refuse a VMID that is taken, and change nothing', async () => {
+    await pipeline.ensure(lxc({ templateSnapshot: 'final-form' }), opts());
+    await pipeline.ensure(cloneOf(901, 900), opts());
+    node.resetCalls();
+    await expect(pipeline.create(lxc(), opts())).rejects.toMatchObject({ code: 'ALREADY_EXISTS', message: "CT 900 already exists on node 'pve'" });
+    await expect(pipeline.clone(cloneOf(901, 900), opts())).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+    expect(mutations()).toEqual([]);
+    // EnsureGuest converges an existing guest instead.
+    await expect(pipeline.ensure(cloneOf(901, 900), opts())).resolves.toMatchObject({ changed: false });
+  });
+
   it('refuses a clone whose source snapshot does not exist yet', async () => {
     await pipeline.ensure(lxc(), opts());
     const err = await pipeline.ensure(cloneOf(901, 900), opts()).catch((e: unknown) => e);
