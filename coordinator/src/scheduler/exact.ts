@@ -1,3 +1,7 @@
+/**
+ * Exact search for a small batch: every assignment of the movable guests (the others fixed), most
+ * guests placed first, then the largest objective J (score.ts); pruned by the placed count.
+ */
 import type { Req } from './requests.js';
 import { FEASIBLE, GAIN, type Run, type Snapshot } from './run.js';
 import { evaluate } from './filters.js';
