@@ -12,7 +12,7 @@
  */
 import { Lifecycle, loadTlsMaterial, startMetricsServer, UnavailableError, type Logger, type MetricsServer } from '@phoenix/shared';
 import type { CompiledConfig } from './config/index.js';
-import { createNodeDrivers, emulatorPaths, type CreatedNodeDrivers } from './drivers/index.js';
+import { createNodeDrivers, type CreatedNodeDrivers } from './drivers/index.js';
 import { createAgentService } from './grpc/agent-service.js';
 import type { NodeBackend } from './grpc/backend.js';
 import { startGrpcServer, type AgentGrpcServer } from './grpc/server.js';
@@ -104,7 +104,8 @@ export class AgentDaemon {
         logger: log.child({ component: 'drivers' }),
         onCommand: (m) => this.metrics.commandFinished(m),
       },
-      ...emulatorPaths(config.tools.env),
+      lxcConfDir: config.tools.lxcConfDir,
+      hostRoot: config.tools.hostRoot,
     });
     const backend = this.options.backend(drivers, {
       log: log.child({ component: 'pipeline' }),

@@ -35,8 +35,12 @@ export interface AgentProcessOptions {
   cluster: string;
   pki: TestPki;
   nats?: { url: string; credentials: NatsUserCredentials };
-  /** Directory with the node tools (the emulator's bin) and the environment they get. */
-  tools?: { binDir: string; env: Record<string, string> };
+  /**
+   * Directory with the node tools (the emulator's bin) and the environment they get. The agent's
+   * LXC config directory and host root follow the emulator's state directory (`PVE_EMU_STATE`)
+   * unless given.
+   */
+  tools?: { binDir: string; env: Record<string, string>; lxcConfDir?: string; hostRoot?: string };
   /** Working directory: config and journal. Kept across restarts. */
   dir?: string;
   graceSeconds?: number;
@@ -132,7 +136,7 @@ export class AgentProcess {
       ...(o.nats
         ? { nats: { servers: [o.nats.url], auth: { type: 'password', user: o.nats.credentials.user, passwordFile: o.nats.credentials.passwordFile } } }
         : {}),
-      ...(o.tools ? { tools: { binDir: o.tools.binDir, env: o.tools.env } } : {}),
+      ...(o.tools ? { tools: agentToolsConfig(o.tools) } : {}),
       ...o.extra,
     };
     await writeFile(this.configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
@@ -315,4 +319,17 @@ function trySignal(pid: number, sig: NodeJS.Signals): void {
   } catch {
     // already gone
   }
+}
+
+/** The agent's `tools` section for an emulated node: the emulator's paths as plain config. */
+export function agentToolsConfig(tools: NonNullable<AgentProcessOptions['tools']>): Record<string, unknown> {
+  const state = tools.env['PVE_EMU_STATE'];
+  const lxcConfDir = tools.lxcConfDir ?? (state === undefined ? undefined : `${state}/lxc`);
+  const hostRoot = tools.hostRoot ?? (state === undefined ? undefined : `${state}/host`);
+  return {
+    binDir: tools.binDir,
+    env: tools.env,
+    ...(lxcConfDir === undefined ? {} : { lxcConfDir }),
+    ...(hostRoot === undefined ? {} : { hostRoot }),
+  };
 }

@@ -30,7 +30,15 @@ export interface CompiledConfig {
   tls: { ca: string; cert: string; key: string };
   allowedRoles: Role[];
   nats: { servers: string[]; auth: NatsAuth; tls?: { ca: string; cert?: string; key?: string } } | undefined;
-  tools: { paths: Record<ToolName, string>; env: Record<string, string>; timeoutMs: number };
+  tools: {
+    paths: Record<ToolName, string>;
+    env: Record<string, string>;
+    timeoutMs: number;
+    /** Directory of the node's LXC configs. */
+    lxcConfDir: string;
+    /** Prefix of /dev and /proc for node facts. */
+    hostRoot: string;
+  };
   journal: { dir: string; retentionMs: number };
   telemetry: { nodeMs: number; gpuMs: number; guestsMs: number; storageMs: number; heartbeatMs: number };
   metrics: { listen: HostPort | undefined };
@@ -112,7 +120,13 @@ export function compileConfig(config: AgentConfig, options: CompileOptions): Com
     tls,
     allowedRoles: config.allowedRoles,
     nats,
-    tools: { paths, env: config.tools.env, timeoutMs: config.tools.timeoutSeconds * 1000 },
+    tools: {
+      paths,
+      env: config.tools.env,
+      timeoutMs: config.tools.timeoutSeconds * 1000,
+      lxcConfDir: resolve(baseDir, config.tools.lxcConfDir ?? `/etc/pve/nodes/${config.node}/lxc`),
+      hostRoot: resolve(baseDir, config.tools.hostRoot ?? '/'),
+    },
     journal: { dir: resolve(baseDir, config.journal.dir), retentionMs: config.journal.retentionHours * 3_600_000 },
     telemetry: {
       nodeMs: t.nodeIntervalSeconds * 1000,

@@ -62,7 +62,11 @@ export const agentConfigSchema = z.strictObject({
       paths: z.strictObject(Object.fromEntries(TOOL_NAMES.map((t) => [t, z.string().min(1).optional()])) as {
         [K in ToolName]: z.ZodOptional<z.ZodString>;
       }).default({}),
-      /** Extra environment for every tool (e.g. the emulator's PVE_EMU_* variables). */
+      /** Directory of the node's LXC configs. @default "/etc/pve/nodes/<node>/lxc" */
+      lxcConfDir: z.string().min(1).optional(),
+      /** Prefix of /dev and /proc read for node facts. @default "/" */
+      hostRoot: z.string().min(1).optional(),
+      /** Extra environment for every tool. */
       env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'environment names are upper-case'), z.string()).default({}),
       /** Upper bound for one tool call, seconds. @default 900 */
       timeoutSeconds: secondsSchema.default(900),

@@ -71,18 +71,3 @@ export function createNodeDrivers(options: NodeDriversOptions): CreatedNodeDrive
     stats: () => executor.callStats(),
   };
 }
-
-/**
- * Paths an emulated node uses instead of the real ones, derived from its environment
- * (PVE_EMU_STATE, PVE_EMU_DEVROOT). Undefined entries mean "use the real default".
- */
-export function emulatorPaths(env: Readonly<Record<string, string | undefined>>): { lxcConfDir?: string; hostRoot?: string } {
-  const state = env['PVE_EMU_STATE'];
-  const out: { lxcConfDir?: string; hostRoot?: string } = {};
-  if (state) {
-    out.lxcConfDir = `${state}/lxc`;
-    out.hostRoot = `${state}/host`;
-  }
-  if (env['PVE_EMU_DEVROOT']) out.hostRoot = env['PVE_EMU_DEVROOT'];
-  return out;
-}

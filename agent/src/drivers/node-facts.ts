@@ -3,9 +3,9 @@
  * major/minor numbers (stat of /dev/nvidia*; the uvm major differs between nodes and boots) and
  * the kernel driver version (/proc/driver/nvidia/version, else nvidia-smi).
  *
- * `hostRoot` prefixes /dev and /proc so the emulator can point it at its fake tree
- * ($PVE_EMU_STATE/host). Where device nodes cannot be created (non-root), the emulator writes the
- * same list as `dev-nvidia.json` beside them; it is read only when no device node is found.
+ * `hostRoot` (agent config `tools.hostRoot`) prefixes /dev and /proc, so a test node can point it at
+ * a fake tree. Where device nodes cannot be created (non-root), such a tree holds the same list as
+ * `dev-nvidia.json` beside them; it is read only when no device node is found.
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -109,7 +109,7 @@ export class NodeFacts implements NodeFactsReader {
           }
         }
       } catch {
-        // Not an emulated node.
+        // No fake device list either.
       }
     }
     return out.sort((x, y) => x.path.localeCompare(y.path, 'en', { numeric: true }));

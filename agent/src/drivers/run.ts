@@ -42,9 +42,9 @@ export interface ExecutorOptions {
   toolPaths?: Partial<Record<ToolName, string>>;
   /** PATH given to the tools (they start helpers of their own). @default "/usr/sbin:/usr/bin:/sbin:/bin" */
   path?: string;
-  /** Extra environment values for every call (e.g. the emulator's PVE_EMU_* settings). */
+  /** Extra environment values for every call (a test double's settings, say). */
   env?: Readonly<Record<string, string>>;
-  /** Names copied from this process's environment when set; a trailing `*` matches a prefix (`PVE_EMU_*`). */
+  /** Names copied from this process's environment when set; a trailing `*` matches a prefix (`TOOL_*`). */
   passEnv?: readonly string[];
   /** Upper bound of one call. @default 900_000 */
   timeoutMs?: number;
