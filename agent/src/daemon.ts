@@ -84,7 +84,12 @@ export class AgentDaemon {
           throw new UnavailableError(`the agent is ${state} and takes no new operations; retry later or elsewhere`);
         }
       },
-      observer: { finished: (kind, outcome, seconds) => this.metrics.finished(kind, outcome, seconds) },
+      observer: {
+        finished: (kind, outcome, seconds) => {
+          this.metrics.finished(kind, outcome, seconds);
+          if (outcome !== 'replayed' && outcome !== 'rejected') this.telemetry?.guestsChanged();
+        },
+      },
     });
     this.operations = operations;
     this.metrics = new AgentMetrics({ version: AGENT_VERSION, runningOperations: () => operations.runningCount });

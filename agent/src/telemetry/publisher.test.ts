@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { commonv1, telemetryv1 } from '@phoenix/shared';
 import { Lifecycle } from '@phoenix/shared';
@@ -128,5 +128,35 @@ describe('telemetry - publishing', () => {
     const beats = publisher.sent.slice(before).filter((m) => m.subject === 'phoenix.health.lab.pve1');
     expect(beats).toHaveLength(1);
     expect(telemetryv1.Heartbeat.decode(beats[0]!.payload).state).toBe(commonv1.DaemonState.DRAINING);
+  });
+
+  it('publishes the guest list at once after a change, and once more when the change lands mid-sample', async () => {
+    const gates: Array<() => void> = [];
+    let calls = 0;
+    const { publisher, telemetry } = setup({
+      intervals: { nodeMs: 60_000, gpuMs: 60_000, guestsMs: 60_000, storageMs: 60_000, heartbeatMs: 60_000 },
+      listGuests: async () => {
+        calls++;
+        await new Promise<void>((resolve) => gates.push(resolve));
+        return [guest];
+      },
+    });
+    const guestMessages = () => publisher.sent.filter((m) => m.subject === 'phoenix.telemetry.lab.pve1.guests').length;
+    telemetry.start();
+    // The scheduled first sample is running; a change now must not overlap it but follow it.
+    await vi.waitFor(() => expect(calls).toBe(1));
+    telemetry.guestsChanged();
+    telemetry.guestsChanged();
+    expect(calls).toBe(1);
+    gates.shift()!();
+    await vi.waitFor(() => expect(calls).toBe(2));
+    gates.shift()!();
+    await vi.waitFor(() => expect(guestMessages()).toBe(2));
+    // Idle: a change samples at once, long before the 60 s interval.
+    telemetry.guestsChanged();
+    await vi.waitFor(() => expect(calls).toBe(3));
+    gates.shift()!();
+    await vi.waitFor(() => expect(guestMessages()).toBe(3));
+    telemetry.stop();
   });
 });

@@ -42,6 +42,8 @@ export interface TelemetryDeps {
 interface Loop {
   timer: NodeJS.Timeout | undefined;
   busy: boolean;
+  /** Asked to run now while busy: the running sample may predate the change, so run once more. */
+  again: boolean;
 }
 
 export class TelemetryPublisher {
@@ -71,6 +73,14 @@ export class TelemetryPublisher {
     for (const loop of this.loops.values()) clearTimeout(loop.timer);
   }
 
+  /**
+   * The agent changed a guest: publish the guest list now instead of at the next tick, so the
+   * coordinators' view catches up with the change right away.
+   */
+  guestsChanged(): void {
+    this.runNow('guests', () => this.publishGuests());
+  }
+
   private onStateChange(state: DaemonState): void {
     // Coordinators learn about a drain at once rather than at the next heartbeat.
     if (state === 'draining' || state === 'stopped') void this.tick('heartbeat', Date.now(), () => this.publishHeartbeat());
@@ -78,7 +88,7 @@ export class TelemetryPublisher {
 
   /** Runs `task` now and then every `intervalMs`, measured from each tick's schedule (no drift, no overlap). */
   private every(name: string, intervalMs: number, task: () => Promise<void>): void {
-    const loop: Loop = { timer: undefined, busy: false };
+    const loop: Loop = { timer: undefined, busy: false, again: false };
     this.loops.set(name, loop);
     let next = Date.now();
     const run = (): void => {
@@ -86,11 +96,26 @@ export class TelemetryPublisher {
       const scheduled = next;
       next = Math.max(scheduled + intervalMs, Date.now());
       loop.timer = setTimeout(run, next - Date.now());
-      if (loop.busy) return;
-      loop.busy = true;
-      void this.tick(name, scheduled, task).finally(() => (loop.busy = false));
+      if (!loop.busy) this.runLoop(name, loop, scheduled, task);
     };
     run();
+  }
+
+  /** Runs loop `name` now, outside its schedule; never two samples of one kind at once. */
+  private runNow(name: string, task: () => Promise<void>): void {
+    const loop = this.loops.get(name);
+    if (this.stopped || !loop) return;
+    if (loop.busy) loop.again = true;
+    else this.runLoop(name, loop, Date.now(), task);
+  }
+
+  private runLoop(name: string, loop: Loop, scheduled: number, task: () => Promise<void>): void {
+    loop.busy = true;
+    loop.again = false;
+    void this.tick(name, scheduled, task).finally(() => {
+      loop.busy = false;
+      if (loop.again) this.runNow(name, task);
+    });
   }
 
   private async tick(name: string, scheduled: number, task: () => Promise<void>): Promise<void> {
