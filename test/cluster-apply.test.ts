@@ -2,7 +2,7 @@
  * End to end: nats-server, three emulated nodes, three agent processes over mTLS and real
  * coordinator processes. Applies the imported Phoenix seed config and checks what the nodes say.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -71,10 +71,19 @@ describe('cluster - apply the seed config end to end', () => {
   it('applies every guest of the seed config across the nodes', async () => {
     const r = await c.cli(['apply', specFile, '--output', 'json']);
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
-    const status = await c.cli(['status', '--output', 'json']);
-    const rows = JSON.parse(status.stdout) as { guest: string; node?: string; drift: string[] }[];
-    expect(rows.length).toBeGreaterThanOrEqual(15);
-    for (const row of rows) expect(row.drift, row.guest).toEqual([]);
+    // Status compares with the observed state, which arrives by telemetry and the leader's stored
+    // view (persisted every second): wait until it has caught up with the last guests' start. A real
+    // drift never clears.
+    let rows: { guest: string; node?: string; drift: string[] }[] = [];
+    await vi.waitFor(
+      async () => {
+        const status = await c.cli(['status', '--output', 'json']);
+        rows = JSON.parse(status.stdout) as typeof rows;
+        expect(rows.length).toBeGreaterThanOrEqual(15);
+        for (const row of rows) expect(row.drift, row.guest).toEqual([]);
+      },
+      { timeout: 30_000, interval: 500 },
+    );
     expect(new Set(rows.map((x) => x.node)).size).toBeGreaterThanOrEqual(2);
     // Nothing was created twice.
     for (const [vmid, n] of creations(c)) expect(n, vmid).toBe(1);
