@@ -3,7 +3,7 @@
  * drains it on SIGTERM/SIGINT (exit 0). A second signal cuts the grace period short.
  */
 import { parseArgs } from 'node:util';
-import { createLogger, ExitCode, exitCodeOf, type Logger } from '@phoenix/shared';
+import { createLogger, ExitCode, runDaemon, type Logger } from '@phoenix/shared';
 import { createPipelineBackend } from './backend-factory.js';
 import { ConfigError, loadConfig, type CompiledConfig } from './config/index.js';
 import { AgentDaemon } from './daemon.js';
@@ -69,30 +69,7 @@ export async function main(argv: string[]): Promise<number> {
 
 async function run(config: CompiledConfig, log: Logger): Promise<number> {
   const daemon = new AgentDaemon({ config, logger: log, backend: createPipelineBackend(config) });
-  const fatal = (kind: string) => (err: unknown) => {
-    log.fatal({ err }, `${kind}: the agent exits so that systemd restarts it`);
-    process.exit(ExitCode.FAILED);
-  };
-  process.on('uncaughtException', fatal('uncaught exception'));
-  process.on('unhandledRejection', fatal('unhandled rejection'));
-
-  const stopped = new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      log.info({ signal }, 'signal received');
-      daemon.stop(signal).then(resolve, fatal('shutdown failed'));
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
-  try {
-    await daemon.start();
-  } catch (err) {
-    log.fatal({ err }, 'the agent could not start');
-    await daemon.stop('start failed').catch(() => undefined);
-    return exitCodeOf(err) === ExitCode.INVALID ? ExitCode.INVALID : ExitCode.FAILED;
-  }
-  await stopped;
-  return ExitCode.OK;
+  return runDaemon({ start: () => daemon.start(), stop: (reason) => daemon.stop(reason) }, log, 'agent');
 }
 
 // Run when started as a script (`node agent/dist/main.js --config …`); the bin imports main() instead.

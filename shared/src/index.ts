@@ -1,6 +1,7 @@
 export * from './errors.js';
 export * from './validators.js';
 export * from './logger.js';
+export * from './run-daemon.js';
 export * from './tls.js';
 export * from './certs.js';
 export * from './names.js';

@@ -4,7 +4,7 @@
  * and ends the process with exit 1, so that systemd restarts it.
  */
 import { parseArgs } from 'node:util';
-import { createLogger, ExitCode, exitCodeOf } from '@phoenix/shared';
+import { createLogger, ExitCode, exitCodeOf, runDaemon } from '@phoenix/shared';
 import { loadCoordinatorConfig } from './config.js';
 import { CoordinatorDaemon } from './daemon.js';
 
@@ -29,29 +29,7 @@ async function main(): Promise<number> {
   }
   const log = createLogger({ service: 'phoenix-coordinator', node: config.id, ...(config.logLevel ? { level: config.logLevel } : {}) });
   const daemon = new CoordinatorDaemon(config, log);
-  const fatal = (kind: string) => (err: unknown) => {
-    log.fatal({ err }, `${kind}: the coordinator exits so that systemd restarts it`);
-    process.exit(ExitCode.FAILED);
-  };
-  process.on('uncaughtException', fatal('uncaught exception'));
-  process.on('unhandledRejection', fatal('unhandled rejection'));
-  const stopped = new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      log.info({ signal }, 'signal received');
-      daemon.stop().then(resolve, fatal('shutdown failed'));
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
-  try {
-    await daemon.start();
-  } catch (err) {
-    log.fatal({ err }, 'the coordinator could not start');
-    await daemon.stop().catch(() => undefined);
-    return exitCodeOf(err) === ExitCode.INVALID ? ExitCode.INVALID : ExitCode.FAILED;
-  }
-  await stopped;
-  return ExitCode.OK;
+  return runDaemon({ start: () => daemon.start(), stop: () => daemon.stop() }, log, 'coordinator');
 }
 
 main().then(
