@@ -19,6 +19,7 @@ import { RequestQueue, requestBucket, requestKey, submitRequest, sweepFinishedRe
 import { loadSpecText } from '../coordinator/src/spec/load.js';
 import { ApplyJournal, StateStore } from '../coordinator/src/state/index.js';
 import { startSecuredNats, type SecuredNatsServer } from './harness/nats.js';
+import { waitFor } from './harness/wait-for.js';
 
 const CLUSTER = 'test';
 const NODES = ['pve1', 'pve2'];
@@ -41,16 +42,6 @@ afterAll(async () => {
   await Promise.all(connections.map((nc) => nc.close().catch(() => undefined)));
   await server?.dispose();
 });
-
-async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 8_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** One round of an agent's telemetry: heartbeat, node resources and its guests. */
 async function publishAgent(node: string, guests: { vmid: number; name: string }[]): Promise<void> {

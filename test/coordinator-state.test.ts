@@ -37,6 +37,7 @@ import {
   kvKey,
 } from '../coordinator/src/state/index.js';
 import { startSecuredNats, type SecuredNatsServer } from './harness/nats.js';
+import { waitFor } from './harness/wait-for.js';
 
 const LEASE_TTL_MS = 1_500;
 
@@ -62,16 +63,6 @@ afterAll(async () => {
   await Promise.all(connections.map((nc) => nc.close().catch(() => undefined)));
   await server?.dispose();
 });
-
-async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 8_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** The arguments of the next `name` event, or a rejection after `ms`. */
 async function nextEvent<T extends unknown[]>(emitter: LeaderElection, name: 'elected' | 'lost', ms = 8_000): Promise<T> {
