@@ -163,8 +163,8 @@ describe('grpc adapter - streams', () => {
     await vi.waitFor(() => expect(outcomes.at(-1)).toMatchObject({ method: 'EnsureGuest', type: 'server_stream', code: status.CANCELLED }), {
       timeout: 10_000,
     });
-    expect(seen.signal?.aborted).toBe(true);
-    expect(seen.signal?.reason).toBeInstanceOf(CancelledError);
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBeInstanceOf(CancelledError);
   });
 
   it('waits for the reader: writes stall while the client does not read', async () => {
