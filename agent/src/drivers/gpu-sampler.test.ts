@@ -1,7 +1,7 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { GpuSampler } from './gpu-sampler.js';
 import type { GpuSample } from './parse-nvidia.js';
 import { CommandExecutor } from './run.js';
@@ -24,13 +24,7 @@ function fakeSmi(body: string): CommandExecutor {
   return new CommandExecutor({ toolPaths: { nvidiaSmi: file } });
 }
 
-const until = async (cond: () => boolean, ms = 5000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+const until = (cond: () => boolean) => vi.waitFor(() => expect(cond()).toBe(true), { timeout: 15_000, interval: 20 });
 
 describe('GpuSampler', () => {
   it('runs ONE long-lived nvidia-smi -lms process and delivers per-GPU samples and rounds', async () => {
@@ -56,21 +50,19 @@ describe('GpuSampler', () => {
     const ex = fakeSmi(`echo "${row}"; exit 3`);
     const errors: string[] = [];
     let samples = 0;
-    const sampler = new GpuSampler({
-      executor: ex,
-      intervalMs: 100,
-      restartInitialMs: 20,
-      restartMaxMs: 40,
-      onSample: () => samples++,
-      onError: (m) => errors.push(m),
-    });
+    const options = { executor: ex, intervalMs: 100, restartInitialMs: 20, restartMaxMs: 40 };
+    const sampler = new GpuSampler({ ...options, onSample: () => samples++, onError: (m) => errors.push(m) });
     sampler.start();
     await until(() => sampler.restarts >= 3);
     await sampler.stop();
     expect(samples).toBeGreaterThanOrEqual(3);
     expect(errors.some((e) => e.includes('exited (code 3)'))).toBe(true);
     const restartsAtStop = sampler.restarts;
-    await new Promise((r) => setTimeout(r, 150));
+    // A second sampler with the same backoff restarting twice proves a stopped one had time to restart.
+    const witness = new GpuSampler(options);
+    witness.start();
+    await until(() => witness.restarts >= 2);
+    await witness.stop();
     expect(sampler.restarts).toBe(restartsAtStop);
   });
 

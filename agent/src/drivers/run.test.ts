@@ -1,7 +1,7 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CancelledError, CommandFailedError, LockedError, NodeDownError, TimeoutError } from '@phoenix/shared';
 import { CommandExecutor, type CommandMetric } from './run.js';
 
@@ -24,13 +24,19 @@ function alive(pid: number): boolean {
   }
 }
 
-async function gone(pid: number): Promise<boolean> {
-  for (let i = 0; i < 40; i++) {
-    if (!alive(pid)) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
+/** Waits for the process to be gone (a killed process is reaped asynchronously). */
+const gone = (pid: number) => expect.poll(() => alive(pid), { timeout: 15_000 }).toBe(false);
+
+/** The pid a fake tool wrote once it has started its grandchild. */
+const pidIn = (file: string) =>
+  vi.waitFor(
+    () => {
+      const text = readFileSync(file, 'utf8');
+      expect(text).toMatch(/^\d+\n$/);
+      return Number(text);
+    },
+    { timeout: 15_000 },
+  );
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'phoenix-run-'));
@@ -66,10 +72,11 @@ describe('CommandExecutor', () => {
     tool('zfs', `sleep 30 & echo $! > ${pidFile}; wait`);
     const ex = new CommandExecutor({ binDir: dir });
     const t0 = Date.now();
-    await expect(ex.run({ tool: 'zfs', args: ['list'], mutating: false, timeoutMs: 300 })).rejects.toBeInstanceOf(TimeoutError);
+    // Long enough for bash to start the grandchild on a loaded machine, short against the 30 s sleep.
+    await expect(ex.run({ tool: 'zfs', args: ['list'], mutating: false, timeoutMs: 1_000 })).rejects.toBeInstanceOf(TimeoutError);
     expect(Date.now() - t0).toBeLessThan(5000);
     const pid = Number(readFileSync(pidFile, 'utf8'));
-    expect(await gone(pid)).toBe(true);
+    await gone(pid);
   });
 
   it('cancels through an AbortSignal and kills the group', async () => {
@@ -78,11 +85,10 @@ describe('CommandExecutor', () => {
     const ex = new CommandExecutor({ binDir: dir });
     const ac = new AbortController();
     const p = ex.run({ tool: 'pvesm', args: ['status'], mutating: false, signal: ac.signal });
-    await new Promise((r) => setTimeout(r, 300));
+    const pid = await pidIn(pidFile);
     ac.abort(new Error('client went away'));
     await expect(p).rejects.toBeInstanceOf(CancelledError);
-    const pid = Number(readFileSync(pidFile, 'utf8'));
-    expect(await gone(pid)).toBe(true);
+    await gone(pid);
   });
 
   it('refuses to start when the signal is already aborted', async () => {

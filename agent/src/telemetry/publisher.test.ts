@@ -53,14 +53,24 @@ function setup(overrides: Partial<TelemetryDeps> = {}) {
   return { publisher, lifecycle, published, skipped, deps, guestCalls: () => guestCalls, telemetry: new TelemetryPublisher(deps) };
 }
 
+/** Simulates a slow tool inside a fake. */
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const eventually = (check: () => void) => vi.waitFor(check, { timeout: 10_000 });
 
 describe('telemetry - publishing', () => {
   it('publishes decodable protobuf on every subject of the node', async () => {
-    const { publisher, telemetry, lifecycle } = setup();
+    const { publisher, telemetry, lifecycle, published } = setup();
     lifecycle.advance('running');
     telemetry.start();
-    await sleep(180);
+    // Every loop ticks on its own: wait until every kind was published (the node twice, after the
+    // guests and storages were listed), then check what was sent.
+    await eventually(() => {
+      expect(published.filter((k) => k === 'node').length).toBeGreaterThan(1);
+      expect(published).toEqual(expect.arrayContaining(['gpu', 'guests', 'heartbeat']));
+      const node = telemetryv1.NodeTelemetry.decode(publisher.sent.filter((m) => m.subject === 'phoenix.telemetry.lab.pve1.node').at(-1)!.payload);
+      expect(node.storages).toHaveLength(1);
+      expect(node.templates).toHaveLength(1);
+    });
     telemetry.stop();
     const subjects = new Set(publisher.sent.map((m) => m.subject));
     expect(subjects).toEqual(
@@ -88,11 +98,14 @@ describe('telemetry - publishing', () => {
     const { publisher, telemetry, skipped } = setup();
     publisher.connected = false;
     telemetry.start();
-    await sleep(120);
+    // Every kind had its turn and was skipped.
+    await eventually(() =>
+      expect(skipped).toEqual(expect.arrayContaining(['node:disconnected', 'gpu:disconnected', 'guests:disconnected', 'heartbeat:disconnected'])),
+    );
     expect(publisher.sent).toHaveLength(0);
     expect(skipped).toContain('heartbeat:disconnected');
     publisher.connected = true;
-    await sleep(120);
+    await eventually(() => expect(publisher.sent.length).toBeGreaterThan(0));
     telemetry.stop();
     expect(publisher.sent.length).toBeGreaterThan(0);
   });
@@ -100,9 +113,11 @@ describe('telemetry - publishing', () => {
   it('never overlaps a slow sample with itself', async () => {
     let inFlight = 0;
     let maxInFlight = 0;
+    let calls = 0;
     const { telemetry } = setup({
       intervals: { nodeMs: 1000, gpuMs: 1000, guestsMs: 10, storageMs: 1000, heartbeatMs: 1000 },
       listGuests: async () => {
+        calls++;
         inFlight++;
         maxInFlight = Math.max(maxInFlight, inFlight);
         await sleep(60);
@@ -111,19 +126,24 @@ describe('telemetry - publishing', () => {
       },
     });
     telemetry.start();
-    await sleep(200);
+    // Each sample takes six intervals: by the third, several ticks fell due while one was in flight.
+    await eventually(() => expect(calls).toBeGreaterThanOrEqual(3));
     telemetry.stop();
     expect(maxInFlight).toBe(1);
   });
 
   it('announces draining at once with a heartbeat', async () => {
-    const { publisher, telemetry, lifecycle } = setup({ intervals: { nodeMs: 60_000, gpuMs: 60_000, guestsMs: 60_000, storageMs: 60_000, heartbeatMs: 60_000 } });
+    const { publisher, telemetry, lifecycle, published } = setup({
+      intervals: { nodeMs: 60_000, gpuMs: 60_000, guestsMs: 60_000, storageMs: 60_000, heartbeatMs: 60_000 },
+    });
     lifecycle.advance('running');
     telemetry.start();
-    await sleep(30);
+    // The first round of samples is out; the next is a minute away.
+    await eventually(() => expect(published).toEqual(expect.arrayContaining(['node', 'gpu', 'guests', 'heartbeat'])));
     const before = publisher.sent.length;
+    const beatsBefore = published.filter((k) => k === 'heartbeat').length;
     lifecycle.advance('draining');
-    await sleep(30);
+    await eventually(() => expect(published.filter((k) => k === 'heartbeat').length).toBeGreaterThan(beatsBefore));
     telemetry.stop();
     const beats = publisher.sent.slice(before).filter((m) => m.subject === 'phoenix.health.lab.pve1');
     expect(beats).toHaveLength(1);
