@@ -211,7 +211,8 @@ export function exitCodeOf(err: unknown): ExitCode {
   return isPhoenixError(err) ? err.exitCode : ExitCode.FAILED;
 }
 
-function formatValue(value: unknown): string {
+/** A value for an error message: JSON; other than strings, at most 120 characters. */
+export function formatValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   try {
     const text = JSON.stringify(value);
