@@ -33,8 +33,6 @@ export interface TailInput {
   changedBefore: boolean;
   /** A running guest must restart to apply the configuration. */
   restartNeeded: boolean;
-  /** After start, wait for the QEMU guest agent (VMs with the agent enabled). */
-  waitForAgent: boolean;
   /** Only the feature steps (RunFeatures on a running guest). */
   featuresOnly?: boolean;
 }
@@ -96,17 +94,7 @@ export async function runTail(c: PipelineContext, t: TailInput): Promise<void> {
         ...sig(o),
         onRetry: (err, attempt, wait) => ctx.log(`start attempt ${attempt} failed (${err instanceof Error ? err.message : String(err)}); retrying in ${wait} ms`, true),
       });
-      if (t.waitForAgent) {
-        ctx.progress(60, 'waiting for the QEMU guest agent');
-        await withRetries(c.timing.agentPingAttempts, 0, async () => {
-          try {
-            await c.d.qm.agentPing(spec.vmid, sig(o));
-          } catch (err) {
-            await sleep(c.timing.agentPingIntervalMs, o.signal);
-            throw err;
-          }
-        }, sig(o));
-      }
+      await ops.driver.waitReady(c, spec, (pct, msg) => ctx.progress(pct, msg), sig(o));
       state = 'running';
       return { changed: true, message: `${ops.word} ${spec.vmid} started` };
     });
