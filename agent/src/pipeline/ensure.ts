@@ -19,7 +19,7 @@ import { settleLock } from './recovery.js';
 import { validateSpec } from './spec-validate.js';
 import { StepRunner } from './steps.js';
 import { absentSummary, summaryOf } from './summaries.js';
-import { runTail } from './tail.js';
+import { ENSURE_TAIL, runTail } from './tail/index.js';
 import type { EnsureOptions, GuestSpec, PipelineResult } from './types.js';
 
 export interface EnsureScope {
@@ -151,16 +151,15 @@ export async function ensureGuest(c: PipelineContext, kind: GuestKindDriver, spe
     if (!dry && cfg) cfg = await kind.tool(c.d).config(vmid, sig(o));
     await runTail(c, {
       spec,
-      ops: guestOps(c, kind, vmid),
+      guest: guestOps(c, kind, vmid),
       steps,
       o,
-      dry,
       features,
       cfg,
       record: cfg ? recordOf(cfg) : inherited,
       changedBefore: steps.changed,
       restartNeeded,
-    });
+    }, ENSURE_TAIL);
   }
   const guest = cfg ? await summaryOf(c, kind, vmid) : absentSummary(kind, vmid);
   return { changed: steps.changed, changedSteps: [...steps.changedSteps], guest };

@@ -52,7 +52,7 @@ import { settleLock } from './recovery.js';
 import { withRetries } from './retry.js';
 import { StepRunner } from './steps.js';
 import { absentSummary, getGuest, listGuests, summaryOf } from './summaries.js';
-import { runTail } from './tail.js';
+import { FEATURES_ONLY, runTail } from './tail/index.js';
 import {
   DEFAULT_TIMING,
   type EnsureOptions,
@@ -261,17 +261,15 @@ export function createGuestPipeline(deps: GuestPipelineDeps): GuestPipeline {
         const spec = agentv1.GuestSpec.fromPartial({ vmid, type: g.driver.type });
         await runTail(c, {
           spec,
-          ops: g,
+          guest: g,
           steps,
-          featuresOnly: true,
-          o: { ...o, dryRun: false },
-          dry: false,
+          o,
           features,
           cfg,
           record,
           changedBefore: false,
           restartNeeded: false,
-        });
+        }, FEATURES_ONLY);
       }),
 
     listGuests: (opts) => listGuests(c, opts),
