@@ -14,8 +14,8 @@ export function registerValidate(program: Command, io: CliIO): void {
     .action(async (specPath, opts) => {
       const format = parseFormat(opts.output);
       const { compiled } = await loadSpec(specPath);
-      const containers = compiled.guests.filter((g) => g.kind === 'container' && !g.openshift).length;
-      const vms = compiled.guests.filter((g) => g.kind === 'vm' && !g.openshift).length;
+      const containers = compiled.guests.filter((g) => g.kind === 'container').length;
+      const vms = compiled.guests.filter((g) => g.kind === 'vm' && !g.vm.openshift).length;
       const summary = {
         valid: true,
         cluster: compiled.cluster.name,
