@@ -5,8 +5,8 @@ import { loadSpec } from '../load.js';
 export async function validate(io: CliIO, specPath: string, opts: { output: string }): Promise<void> {
   const format = parseFormat(opts.output);
   const { compiled } = await loadSpec(specPath);
-  const containers = compiled.guests.filter((g) => g.kind === 'container' && !g.openshift).length;
-  const vms = compiled.guests.filter((g) => g.kind === 'vm' && !g.openshift).length;
+  const containers = compiled.guests.filter((g) => g.kind === 'container').length;
+  const vms = compiled.guests.filter((g) => g.kind === 'vm' && !g.vm.openshift).length;
   const summary = {
     valid: true,
     cluster: compiled.cluster.name,
