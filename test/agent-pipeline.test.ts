@@ -240,3 +240,64 @@ describe('VM pipeline on an emulated node', () => {
     expect(again.emulator).toEqual([]);
   });
 });
+
+describe('VM GPU passthrough on an emulated node', () => {
+  // A node of its own: the container layers above hold both GPUs of pve1.
+  let gpuEmu: EmulatedNodes;
+  let dir: string;
+  let gpuDrivers: CreatedNodeDrivers;
+  let gpuPipeline: GuestPipeline;
+  let image: string;
+  const gpuVm = (vmid: number, indices: number[]) =>
+    agentv1.GuestSpec.fromPartial({
+      vmid,
+      type: commonv1.GuestType.VM,
+      hostname: `gpu-vm-${vmid}`,
+      source: { kind: { $case: 'cloudImage', value: image } },
+      cores: 2,
+      memoryMib: 2048,
+      rootDisk: { storage: 'local-zfs', sizeGib: 8 },
+      networks: [{ index: 0, bridge: 'vmbr0', ip: 'dhcp' }],
+      vm: { guestAgent: true },
+      gpu: { indices },
+    });
+
+  beforeAll(async () => {
+    gpuEmu = await startNodes({ nodes: [{ name: 'pve2', gpus: 2 }], timeScale: 0.001 });
+    const n = gpuEmu.nodes[0]!;
+    dir = n.stateDir;
+    gpuDrivers = createNodeDrivers({
+      node: n.name,
+      executor: { binDir: n.binDir, path: n.env['PATH'] ?? '', env: n.env, timeoutMs: 120_000 },
+      lxcConfDir: `${n.stateDir}/lxc`,
+      hostRoot: `${n.stateDir}/host`,
+    });
+    gpuPipeline = createGuestPipeline({ drivers: gpuDrivers, logger: pino({ level: 'silent' }), timing: { startBackoffMs: 10, shutdownTimeoutSeconds: 5 } });
+    const { writeFile } = await import('node:fs/promises');
+    image = `${dir}/noble-server-cloudimg-amd64.img`;
+    await writeFile(image, 'QFI\xfb cloud image stand-in\n');
+  });
+
+  afterAll(async () => {
+    await gpuEmu?.teardown();
+  });
+
+  it('passes GPU 1 as hostpci0 on a q35 machine and starts it; a second ensure changes nothing', async () => {
+    const res = await gpuPipeline.ensure(gpuVm(9100, [1]), opts());
+    expect(res.guest.status).toBe(commonv1.GuestStatus.RUNNING);
+    const conf = readGuestConfigText(dir, 9100)?.split(/^\[/m)[0] ?? '';
+    expect(conf).toMatch(/^hostpci0: 0000:00:07\.0,pcie=1$/m);
+    expect(conf).toMatch(/^machine: q35$/m);
+    // qm start bound the GPU to vfio-pci: the host's nvidia-smi lists only the other one, as GPU 0.
+    expect((await gpuDrivers.nvidia.queryGpus()).map((g) => [g.index, g.pciBusId])).toEqual([[0, '00000000:00:06.0']]);
+    const before = { exec: gpuDrivers.stats().mutating, emu: mutatingCalls(dir).length };
+    const again = await gpuPipeline.ensure(gpuVm(9100, [1]), opts());
+    expect(again.changedSteps).toEqual([]);
+    expect({ executor: gpuDrivers.stats().mutating - before.exec, emulator: mutatingCalls(dir).slice(before.emu) }).toEqual({ executor: 0, emulator: [] });
+  });
+
+  it('refuses a second VM asking for the same GPU, naming the index', async () => {
+    await expect(gpuPipeline.ensure(gpuVm(9101, [1]), opts())).rejects.toThrow(/GPU 1 \(0000:00:07\.0\) is already passed through to VM 9100/);
+    expect(readGuestConfigText(dir, 9101)).toBeUndefined();
+  });
+});

@@ -275,4 +275,17 @@ describe('host PCI passthrough (hostpciN)', () => {
     expect(await node.run('qm', ['start', '9202'])).toMatchObject({ code: 255, stderr: "PCI device '0000:00:06.0' already in use by VMID '9203'\n" });
     expect((await node.run('qm', ['stop', '9203'])).code).toBe(0);
   });
+
+  it('refuses pcie=1 without a q35 machine at start, as qemu-server does', async () => {
+    expect((await node.run('qm', ['create', '9204', '--memory', '1024', '--hostpci0', '0000:00:07.0,pcie=1'])).code).toBe(0);
+    expect(await node.run('qm', ['start', '9204'])).toMatchObject({ code: 255, stderr: 'q35 machine model is not enabled\n' });
+    expect((await node.run('qm', ['status', '9204'])).stdout).toBe('status: stopped\n');
+    expect((await node.run('qm', ['set', '9204', '--machine', 'q35'])).code).toBe(0);
+    expect(await node.run('qm', ['start', '9204'])).toMatchObject({ code: 0, stderr: '' });
+    // Bound to vfio-pci at the start (and left there): the host's nvidia-smi no longer lists it.
+    const listed = await node.run('nvidia-smi', ['--query-gpu=pci.bus_id', '--format=csv,noheader']);
+    expect(listed.stdout).not.toMatch(/00:07\.0/);
+    expect((await node.run('qm', ['stop', '9204'])).code).toBe(0);
+    expect((await node.run('nvidia-smi', ['--query-gpu=pci.bus_id', '--format=csv,noheader'])).stdout).not.toMatch(/00:07\.0/);
+  });
 });

@@ -27,7 +27,7 @@ export interface ResolveContext {
   guestKind: GuestKind;
   /** Features already present (inherited from the clone source or recorded on the guest). */
   inherited: ReadonlySet<string>;
-  /** Whether the spec passes GPUs through (LXC). */
+  /** Whether the guest gets GPUs (device nodes for a container, hostpci devices for a VM). */
   hasGpu: boolean;
   /** The node's NVIDIA kernel driver version, when it has one. */
   nodeDriverVersion: string | undefined;
@@ -57,7 +57,7 @@ export function resolveFeatures(refs: readonly FeatureRefLike[], ctx: ResolveCon
         );
       }
     }
-    if (def.needsGpu && ctx.guestKind === 'lxc' && !ctx.hasGpu) {
+    if (def.needsGpu && !ctx.hasGpu) {
       throw new InvalidArgumentError(`${field}.name`, ref.name, 'needs GPU passthrough: set gpu.indices');
     }
     for (const key of Object.keys(ref.params)) {

@@ -406,4 +406,68 @@ describe('VM pipeline', () => {
     expect(mutations()).toEqual(['qm set', 'qm cloudinit update', 'qm shutdown', 'qm start']);
     expect(node.mutatingCalls()[0]?.args).toEqual([9000, { ipconfig0: 'ip=10.0.0.111/24,gw=10.0.0.1' }, []]);
   });
+
+  describe('GPU passthrough (hostpciN)', () => {
+    // The fake node's GPUs: index 0 at 00000000:01:00.0, index 1 at 00000000:02:00.0.
+    const gpuVm = (vmid: number, indices: number[], over: SpecInput = {}) => vm({ vmid, hostname: `gpu${vmid}`, gpu: { indices }, ...over });
+
+    it('passes the GPU as hostpci0 with pcie=1 on a q35 machine; a re-run changes nothing', async () => {
+      await pipeline.ensure(gpuVm(9000, [1]), opts());
+      const create = node.calls.find((c) => c.tool === 'qm' && c.command === 'create');
+      expect(create?.args[1]).toMatchObject({ hostpci0: '0000:02:00.0,pcie=1', machine: 'q35' });
+      expect(node.guests.get(9000)?.values['hostpci0']).toBe('0000:02:00.0,pcie=1');
+      node.resetCalls();
+      await pipeline.ensure(gpuVm(9000, [1]), opts());
+      expect(mutations()).toEqual([]);
+    });
+
+    it('adds the GPU to an existing VM with one qm set and a restart; dropping the request removes it', async () => {
+      await pipeline.ensure(vm(), opts());
+      node.resetCalls();
+      await pipeline.ensure(gpuVm(9000, [0], { hostname: 'ubuntu-2404-cloud-template' }), opts());
+      expect(mutations()).toEqual(['qm set', 'qm shutdown', 'qm start']);
+      expect(node.mutatingCalls()[0]?.args).toEqual([9000, { hostpci0: '0000:01:00.0,pcie=1', machine: 'q35' }, []]);
+      node.resetCalls();
+      await pipeline.ensure(vm(), opts());
+      expect(node.mutatingCalls()[0]?.args).toEqual([9000, {}, ['hostpci0']]);
+    });
+
+    it('keeps a running VM converged when its GPU left the host driver (nvidia-smi renumbers the rest)', async () => {
+      await pipeline.ensure(gpuVm(9000, [0]), opts());
+      expect(node.guests.get(9000)?.status).toBe('running');
+      // Bound to vfio-pci: the host lists only the other GPU, now as index 0.
+      node.gpus = node.gpus.filter((g) => g.index === 1).map((g) => ({ ...g, index: 0 }));
+      node.resetCalls();
+      await pipeline.ensure(gpuVm(9000, [0]), opts());
+      expect(mutations()).toEqual([]);
+      expect(node.guests.get(9000)?.values['hostpci0']).toBe('0000:01:00.0,pcie=1');
+      // The GPU the host still lists keeps its boot-time index 1 for other guests.
+      await pipeline.ensure(gpuVm(9001, [1]), opts());
+      expect(node.guests.get(9001)?.values['hostpci0']).toBe('0000:02:00.0,pcie=1');
+    });
+
+    it('refuses a GPU another VM holds, naming the index, before any change', async () => {
+      await pipeline.ensure(gpuVm(9000, [0]), opts());
+      node.resetCalls();
+      const err = await pipeline.ensure(gpuVm(9001, [0]), opts()).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FailedPreconditionError);
+      expect((err as Error).message).toMatch(/GPU 0 \(0000:01:00\.0\) is already passed through to VM 9000/);
+      expect(mutations()).toEqual([]);
+      expect(node.guests.has(9001)).toBe(false);
+    });
+
+    it('refuses a GPU a container holds through /dev/nvidia<minor>', async () => {
+      node.addGuest(905, 'lxc', { hostname: 'ct905', dev0: '/dev/nvidia1', unprivileged: '1' });
+      const err = await pipeline.ensure(gpuVm(9000, [1]), opts()).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FailedPreconditionError);
+      expect((err as Error).message).toMatch(/GPU 1 .* CT 905/);
+      expect(mutations()).toEqual([]);
+    });
+
+    it('refuses a GPU the node does not have, and a machine type that cannot take PCIe devices', async () => {
+      await expect(pipeline.ensure(gpuVm(9000, [5]), opts())).rejects.toThrow(/no GPU 5/);
+      await expect(pipeline.ensure(gpuVm(9000, [0], { vm: { guestAgent: true, machine: 'pc-i440fx-9.0' } }), opts())).rejects.toBeInstanceOf(InvalidArgumentError);
+      expect(mutations()).toEqual([]);
+    });
+  });
 });

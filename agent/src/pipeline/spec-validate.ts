@@ -133,7 +133,10 @@ export function validateSpec(spec: GuestSpec): void {
     if (!APPARMOR_RE.test(spec.apparmorProfile)) fail('apparmor_profile', spec.apparmorProfile, 'not a profile name');
   }
   const gpus = spec.gpu?.indices ?? [];
-  if (gpus.length > 0 && !lxc) fail('gpu.indices', gpus, 'GPU passthrough to VMs (hostpci) is not supported by the agent');
+  if (gpus.length > 0 && !lxc && spec.vm?.machine && !/q35/.test(spec.vm.machine)) {
+    fail('vm.machine', spec.vm.machine, 'GPU passthrough to a VM (hostpci with pcie=1) needs a q35 machine');
+  }
+  if (gpus.length > 16 && !lxc) fail('gpu.indices', gpus, 'a VM takes at most 16 PCI devices (hostpci0..15)');
   if (new Set(gpus).size !== gpus.length) fail('gpu.indices', gpus, 'lists a GPU twice');
   gpus.forEach((g, i) => g > 63 && fail(`gpu.indices[${i}]`, g, 'must be 0..63'));
 

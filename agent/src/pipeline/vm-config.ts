@@ -11,6 +11,7 @@ import { composeDescription, splitDescription } from '../features/record.js';
 import { startupValue } from './lxc-config.js';
 import type { GuestSpec } from './types.js';
 import { configDiff } from './config-diff.js';
+import { hostPciEntries, isQ35, planHostPci } from './vm-gpu.js';
 
 const NIC_MODELS = ['virtio', 'e1000', 'e1000e', 'vmxnet3', 'rtl8139'];
 /** Keys cloud-init reads: a change needs `qm cloudinit update`. */
@@ -92,8 +93,8 @@ function bootDisk(spec: GuestSpec): string {
   return first ?? 'scsi0';
 }
 
-/** `qm create` parameters for a VM from a cloud image (the disk is imported by import-from). */
-export function vmCreateParams(spec: GuestSpec, image: string): Record<string, string | number | boolean> {
+/** `qm create` parameters for a VM from a cloud image (the disk is imported by import-from) with its GPUs. */
+export function vmCreateParams(spec: GuestSpec, image: string, gpus: readonly string[]): Record<string, string | number | boolean> {
   const storage = spec.rootDisk?.storage ?? '';
   const vm = spec.vm;
   const p: Record<string, string | number | boolean> = {
@@ -116,6 +117,8 @@ export function vmCreateParams(spec: GuestSpec, image: string): Record<string, s
   if (vm?.bios) p['bios'] = vm.bios;
   if (vm?.bios === 'ovmf') p['efidisk0'] = `${storage}:1,efitype=4m,pre-enrolled-keys=0`;
   if (vm?.machine) p['machine'] = vm.machine;
+  else if (gpus.length > 0) p['machine'] = 'q35';
+  Object.assign(p, hostPciEntries(gpus));
   if (vm?.cpuType) p['cpu'] = vm.cpuType;
   if (vm?.cloudInit?.user) p['ciuser'] = vm.cloudInit.user;
   const cic = cicustomValue(spec);
@@ -132,7 +135,8 @@ export function vmCreateParams(spec: GuestSpec, image: string): Record<string, s
   return p;
 }
 
-export function diffVm(spec: GuestSpec, current: GuestConfig): VmChanges {
+/** `gpus`: PCI addresses of the GPUs to pass through (resolveVmGpus). */
+export function diffVm(spec: GuestSpec, current: GuestConfig, gpus: readonly string[]): VmChanges {
   const cur = current.values;
   const { set, del, resize, summary, put, drop } = configDiff(cur);
   const vm = spec.vm;
@@ -220,6 +224,15 @@ export function diffVm(spec: GuestSpec, current: GuestConfig): VmChanges {
       }
     }
   }
+
+  // GPUs: exactly the spec's hostpciN entries, with pcie=1 on a q35 machine.
+  const pci = planHostPci(cur, gpus);
+  for (const [k, v] of Object.entries(pci.set)) put(k, v, `${k}: pass through ${v.split(',')[0] ?? v}`);
+  for (const k of pci.delete) {
+    del.push(k);
+    summary.push(`${k}: stop passing through ${cur[k] ?? ''}`);
+  }
+  if (gpus.length > 0 && !vm?.machine && !isQ35(cur['machine'])) put('machine', 'q35', `machine: ${cur['machine'] ?? 'i440fx'} → q35 (PCIe passthrough)`);
 
   let sshKeys: string | undefined;
   const wantKeys = vm?.cloudInit?.sshKeys ?? [];

@@ -1,7 +1,8 @@
 /**
  * VMs: `qm`, a cloud image imported as the boot disk with a cloud-init drive, SSH keys through a
  * key file, `qm cloudinit update` when cloud-init input changed, commands and files through the
- * QEMU guest agent (which a start waits for when the VM has it enabled).
+ * QEMU guest agent (which a start waits for when the VM has it enabled), GPUs as hostpciN
+ * devices (vm-gpu.ts).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import type { GuestChanges, GuestKindDriver, GuestPlan } from './guest-kind.js';
 import { sleep, withRetries } from './retry.js';
 import type { GuestSpec } from './types.js';
 import { diffVm, sshKeysText, vmCreateParams } from './vm-config.js';
+import { hostPciOf, resolveVmGpus } from './vm-gpu.js';
 
 /** Keys a running VM applies without a reboot. */
 const HOT_KEYS = /^(description|tags|onboot|startup|name|protection)$/;
@@ -35,13 +37,15 @@ function agentEnabled(cfg: GuestConfig | undefined): boolean {
   return cfg ? parsePveBool(parsePropertyString(cfg.values['agent'] ?? '', 'enabled').get('enabled')) : false;
 }
 
-function plan(c: PipelineContext, spec: GuestSpec): Promise<GuestPlan> {
+async function plan(c: PipelineContext, spec: GuestSpec, o: { signal?: AbortSignal }): Promise<GuestPlan> {
   const vmid = spec.vmid;
-  return Promise.resolve({
-    hasGpu: false,
+  // GPUs: PCI addresses from the node's inventory, refused when another guest holds one.
+  const gpus = await resolveVmGpus(c, vmid, spec.gpu?.indices ?? [], o);
+  return {
+    hasGpu: gpus.length > 0,
     nodeDriverVersion: undefined,
     diff(cfg): GuestChanges {
-      const ch = diffVm(spec, cfg);
+      const ch = diffVm(spec, cfg, gpus);
       return {
         set: ch.set,
         delete: ch.delete,
@@ -65,7 +69,7 @@ function plan(c: PipelineContext, spec: GuestSpec): Promise<GuestPlan> {
       const keys = spec.vm?.cloudInit?.sshKeys ?? [];
       await withKeyFile(keys.length > 0 ? sshKeysText(keys) : undefined, (keyFile) =>
         c.inflight.track([vmid], () =>
-          c.d.qm.create(vmid, { ...vmCreateParams(spec, image), ...(keyFile ? { sshkeys: keyFile } : {}) }, { ...sig(eo), onLine: (l) => ctx.log(l) }),
+          c.d.qm.create(vmid, { ...vmCreateParams(spec, image, gpus), ...(keyFile ? { sshkeys: keyFile } : {}) }, { ...sig(eo), onLine: (l) => ctx.log(l) }),
         ),
       );
       return `VM ${vmid} created from ${image}`;
@@ -75,7 +79,7 @@ function plan(c: PipelineContext, spec: GuestSpec): Promise<GuestPlan> {
         throw new FailedPreconditionError(`features in VM ${vmid} run through the QEMU guest agent: set vm.guest_agent`);
       }
     },
-  });
+  };
 }
 
 export const vmKind: GuestKindDriver = {
@@ -86,7 +90,7 @@ export const vmKind: GuestKindDriver = {
   apiPath: 'qemu',
   orphanLocks: ['create', 'clone', 'destroyed'],
   tool: (d) => d.qm,
-  plan: (c, spec) => plan(c, spec),
+  plan: (c, spec, _cfg, o) => plan(c, spec, o),
   exec: (c, vmid, command, r) =>
     c.inflight.track([vmid], () =>
       c.d.qm.guestExec(vmid, command, {
@@ -116,6 +120,6 @@ export const vmKind: GuestKindDriver = {
       }
     }, sig(o));
   },
-  configHasGpu: () => false,
+  configHasGpu: (cfg) => hostPciOf(cfg.values).size > 0,
   nodeDriverVersion: () => Promise.resolve(undefined),
 };

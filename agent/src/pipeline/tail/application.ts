@@ -1,12 +1,11 @@
 /** The application script (library or inline), run once per content and arguments. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runGuestScript } from '../../features/runner.js';
-import { sig } from '../context.js';
 import type { TailStep } from './context.js';
+import { runScript } from './script.js';
 
 export const applicationStep: TailStep = async (t) => {
-  const { c, guest, spec, steps, o } = t;
+  const { c, spec, steps } = t;
   const app = spec.applicationScript;
   const appD = t.plan.appDigest;
   if (appD === undefined || !app) return steps.skip('application', 'no application script');
@@ -15,20 +14,7 @@ export const applicationStep: TailStep = async (t) => {
   await steps.run('application', `running application script ${label}`, async (ctx) => {
     if (t.dry) return { changed: true, message: `would run application script ${label}` };
     const body = app.name ? await readFile(join(c.featuresDir, 'apps', `${app.name}.sh`), 'utf8') : app.content;
-    await runGuestScript(c.d, {
-      guestKind: guest.kind,
-      vmid: spec.vmid,
-      kind: 'app',
-      name: label,
-      body,
-      env: {},
-      args: app.args,
-      featuresDir: c.featuresDir,
-      timeoutMs: c.timing.featureTimeoutMs,
-      ...sig(o),
-      onLine: (l) => ctx.log(l.line, l.stderr),
-      onProgress: (pct, msg) => ctx.progress(pct, msg),
-    });
+    await runScript(t, ctx, { kind: 'app', name: label, body, env: {}, args: app.args });
     t.installed.set('app', appD);
     await t.saveRecord();
     return { changed: true, message: `application script ${label} done` };

@@ -5,14 +5,16 @@ import { readJson, writeJson } from '../core/atomic-file.js';
 import { die } from '../core/errors.js';
 import { tryParsePropertyString } from '../core/property-string.js';
 import { isRunning, runState } from '../guest-common/guest-store.js';
-import { readGpuState } from '../nvidia/state.js';
+import { readGpuState, writeGpuState } from '../nvidia/state.js';
 
 /**
  * Host PCI passthrough (`hostpciN`) at VM start, as PVE::QemuServer::PCI does it: creation accepts
  * any syntactically valid id; `qm start` looks each id up among the node's PCI devices
  * (parse_hostpci → SysFSTools::lspci) and reserves the devices it found for the VM
- * (reserve_pci_usage), so a device held by another running VM is refused. The node's PCI devices
- * are its emulated GPUs (gpus.json).
+ * (reserve_pci_usage), so a device held by another running VM is refused. `pcie=1` needs a q35
+ * machine (parse_hostpci_devices). Devices without `driver=keep` are bound to vfio-pci
+ * (prepare_pci_device) and stay there after the VM stops: the host's nvidia-smi no longer lists
+ * them. The node's PCI devices are its emulated GPUs (gpus.json).
  */
 
 const MAX_HOSTPCI_DEVICES = 16;
@@ -38,14 +40,21 @@ function lspci(devices: readonly string[], filter: string): string[] {
   return devices.filter((id) => id.startsWith(filter) || id.replace(/^0000:/, '').startsWith(filter));
 }
 
+/** PVE::QemuServer::Machine::machine_type_is_q35. */
+function isQ35(conf: GuestConfig): boolean {
+  return /q35/.test(conf.props['machine'] ?? '');
+}
+
 /** parse_hostpci for every hostpciN: the devices each one names; dies when an id names none. */
-async function hostPciDevices(ctx: Ctx, conf: GuestConfig): Promise<string[]> {
+async function hostPciDevices(ctx: Ctx, conf: GuestConfig): Promise<{ ids: string[]; vfio: string[] }> {
   const devices: string[] = [];
+  const vfio: string[] = [];
   let node: string[] | undefined;
   for (let i = 0; i < MAX_HOSTPCI_DEVICES; i++) {
     const value = conf.props[`hostpci${i}`];
     if (!value) continue;
     const d = tryParsePropertyString('pve-qm-hostpci', value) ?? {};
+    if (d['pcie'] === '1' && !isQ35(conf)) die('q35 machine model is not enabled');
     if (d['mapping'] !== undefined) die(`PCI device mapping not found for '${d['mapping']}'`);
     const host = d['host'];
     if (host === undefined) die("Either 'host' or 'mapping' must be set.");
@@ -54,9 +63,21 @@ async function hostPciDevices(ctx: Ctx, conf: GuestConfig): Promise<string[]> {
       const found = lspci(node, id);
       if (!found.length) die(`no PCI device found for '${id}'`);
       devices.push(...found);
+      if (d['driver'] !== 'keep') vfio.push(...found);
     }
   }
-  return devices;
+  return { ids: devices, vfio };
+}
+
+/** pci_dev_bind_to_vfio: the GPUs leave the host driver (and the host's nvidia-smi). */
+async function bindToVfio(ctx: Ctx, ids: readonly string[]): Promise<void> {
+  if (!ids.length) return;
+  const state = await readGpuState(ctx.state.dir, {});
+  if (state === null) return;
+  const wanted = new Set(ids);
+  if (!state.gpus.some((g) => wanted.has(sysfsPciId(g.pciBusId)) && g.driverBinding !== 'vfio-pci')) return;
+  const gpus = state.gpus.map((g) => (wanted.has(sysfsPciId(g.pciBusId)) ? { ...g, driverBinding: 'vfio-pci' as const } : g));
+  await writeGpuState(ctx.state.dir, gpus, state.driver);
 }
 
 function reservationsFile(ctx: Ctx): string {
@@ -106,8 +127,9 @@ export async function releasePciDevices(ctx: Ctx, vmid: number): Promise<void> {
  * start, run `start`, then hold them by the VM's pid. A failed start gives them back.
  */
 export async function withPciDevices(ctx: Ctx, vmid: number, conf: GuestConfig, start: () => Promise<number>): Promise<void> {
-  const ids = await hostPciDevices(ctx, conf);
+  const { ids, vfio } = await hostPciDevices(ctx, conf);
   await reserve(ctx, vmid, ids, { timeoutSec: 30 });
+  await bindToVfio(ctx, vfio);
   let pid: number;
   try {
     pid = await start();
