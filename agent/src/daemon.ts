@@ -22,6 +22,7 @@ import { guestLockKey, OperationManager, ShutdownCancelledError } from './journa
 import { OperationJournal } from './journal/store.js';
 import { AgentMetrics } from './metrics/registry.js';
 import { GpuInventory } from './telemetry/gpus.js';
+import { passedThroughDevices } from './drivers/gpu-numbering.js';
 import { NatsLink } from './telemetry/nats-link.js';
 import { NodeResources } from './telemetry/node-resources.js';
 import { TelemetryPublisher } from './telemetry/publisher.js';
@@ -87,7 +88,10 @@ export class AgentDaemon {
       observer: {
         finished: (kind, outcome, seconds) => {
           this.metrics.finished(kind, outcome, seconds);
-          if (outcome !== 'replayed' && outcome !== 'rejected') this.telemetry?.guestsChanged();
+          if (outcome !== 'replayed' && outcome !== 'rejected') {
+            this.telemetry?.guestsChanged();
+            void this.gpus?.refreshPassthrough();
+          }
         },
       },
     });
@@ -126,6 +130,7 @@ export class AgentDaemon {
       nvidiaSmiPath: config.tools.paths.nvidiaSmi,
       intervalMs: config.telemetry.gpuMs,
       log: log.child({ component: 'gpu' }),
+      passedThrough: async (signal) => new Set((await passedThroughDevices(drivers.qm, signal ? { signal } : {})).keys()),
     });
     this.gpus = gpus;
 

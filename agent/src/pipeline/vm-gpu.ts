@@ -10,30 +10,15 @@
  * refused before anything changes.
  */
 import { FailedPreconditionError, InvalidArgumentError } from '@phoenix/shared';
+import { gpuNumbering, hostPciOf, passedThroughDevices, pciAddress } from '../drivers/gpu-numbering.js';
 import { normalizeBusId } from '../drivers/node-facts.js';
+
+export { hostPciOf, pciAddress };
 import { parsePropertyString, parsePveBool } from '../drivers/parse-config.js';
 import type { GuestConfig } from '../drivers/types.js';
 import { sig, type PipelineContext } from './context.js';
 
 const MAX_HOSTPCI = 16;
-const HOSTPCI_KEY = /^hostpci(\d|1[0-5])$/;
-
-/** A PCI address as hostpci and sysfs write it: 00000000:18:00.0 → 0000:18:00.0, lowercase. */
-export function pciAddress(busId: string): string {
-  const id = normalizeBusId(busId);
-  return /^[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(id) ? `0000:${id}` : id;
-}
-
-/** The devices a config's hostpciN entries name, by key. */
-export function hostPciOf(values: Readonly<Record<string, string>>): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const [key, value] of Object.entries(values)) {
-    if (!HOSTPCI_KEY.test(key)) continue;
-    const host = parsePropertyString(value, 'host').get('host');
-    if (host) out.set(key, pciAddress(host));
-  }
-  return out;
-}
 
 export function isQ35(machine: string | undefined): boolean {
   return /q35/.test(machine ?? '');
@@ -78,15 +63,11 @@ async function holders(
   o: { signal?: AbortSignal },
 ): Promise<{ byAddress: Map<string, string>; passedThrough: Set<string> }> {
   const byAddress = new Map<string, string>();
-  const passedThrough = new Set<string>();
-  // A template never runs, so it holds nothing (its clones inherit its entries and replace them).
-  for (const vm of await c.d.qm.list(sig(o))) {
-    const cfg = await c.d.qm.config(vm.vmid, sig(o));
-    if (parsePveBool(cfg.values['template'])) continue;
-    for (const address of hostPciOf(cfg.values).values()) {
-      passedThrough.add(address);
-      if (vm.vmid !== self && !byAddress.has(address)) byAddress.set(address, `VM ${vm.vmid}`);
-    }
+  const devices = await passedThroughDevices(c.d.qm, sig(o));
+  const passedThrough = new Set(devices.keys());
+  for (const [address, vms] of devices) {
+    const other = vms.find((v) => v !== self);
+    if (other !== undefined) byAddress.set(address, `VM ${other}`);
   }
   // A container's /dev/nvidia<minor> is the GPU with that minor, found as selectGpuDevices does.
   const facts = await c.d.facts.nvidia();
@@ -116,10 +97,7 @@ export async function resolveVmGpus(c: PipelineContext, vmid: number, indices: r
   if (indices.length === 0) return [];
   const visible = (await c.d.nvidia.queryGpus(sig(o))).map((g) => ({ index: g.index, busId: g.pciBusId, address: pciAddress(g.pciBusId) }));
   const held = await holders(c, vmid, visible, o);
-  const listed = new Set(visible.map((g) => g.address));
-  const inventory = [...new Set([...listed, ...[...held.passedThrough].filter((a) => !listed.has(a))])].sort();
-  // Without a device passed through, nvidia-smi's own numbering is the inventory's.
-  const numbering = inventory.length === visible.length ? [...visible].sort((a, b) => a.index - b.index).map((g) => g.address) : inventory;
+  const numbering = gpuNumbering(visible, held.passedThrough);
   return indices.map((index, k) => {
     const address = numbering[index];
     if (address === undefined) {
