@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { agentv1 } from '@phoenix/shared';
-import type { PlannedGuest } from '../reconcile/types.js';
+import type { PlannedGuest } from '../plan/index.js';
 import type { AgentClient } from './client.js';
 import { agentRunner } from './runner.js';
 

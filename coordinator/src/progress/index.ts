@@ -5,7 +5,7 @@
  */
 import { Listr, ProcessOutput, type ListrTaskWrapper } from 'listr2';
 import type { ApplyEvent, GuestOutcome } from '../reconcile/execute.js';
-import type { PlannedGuest } from '../reconcile/types.js';
+import type { PlannedGuest } from '../plan/index.js';
 
 export interface ProgressSink {
   onEvent(event: ApplyEvent): void;

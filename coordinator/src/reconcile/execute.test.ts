@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { executePlan, type ApplyJournal, type GuestOutcome, type GuestRunner } from './execute.js';
-import type { PlannedGuest } from './types.js';
+import type { PlannedGuest } from '../plan/types.js';
 
 const g = (id: string, node: string, deps: string[] = [], cloneSource?: string): PlannedGuest => ({
   id,
