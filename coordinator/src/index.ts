@@ -5,8 +5,8 @@ export * from './importers/index.js';
 export * from './state/index.js';
 export * from './lease/index.js';
 export * from './alloc/index.js';
-export { AgentClient, agentRunner, idempotencyKey, type AgentEndpoint, type AgentClientOptions } from './agents/index.js';
-export { executePlan, type GuestRunner, type GuestOutcome, type ApplyEvent } from './reconcile/execute.js';
+export { AgentClient, type AgentEndpoint, type AgentClientOptions } from './agents/index.js';
+export { agentRunner, executePlan, idempotencyKey, type GuestRunner, type GuestOutcome, type ApplyEvent } from './apply/index.js';
 export {
   buildPlan,
   estimateSchedule,

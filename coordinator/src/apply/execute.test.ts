@@ -68,7 +68,7 @@ function recordingRunner(failIds: string[] = []) {
   return { runner, log, keys, stats: () => ({ maxClonesInFlight, maxPerNode }) };
 }
 
-describe('reconcile - execute', () => {
+describe('apply - execute', () => {
   it('converges parents before children and serialises clones of one source', async () => {
     const { runner, log, stats } = recordingRunner();
     const guests = [g('tpl', 'a'), g('c1', 'a', ['tpl'], 'tpl'), g('c2', 'a', ['tpl'], 'tpl'), g('c3', 'a', ['tpl'], 'tpl')];
