@@ -10,7 +10,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { subjects, telemetryv1, commonv1 } from '@phoenix/shared';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPlan } from '../coordinator/src/cluster/plan-build.js';
+import { buildPlan } from '../coordinator/src/plan/index.js';
 import { parseCoordinatorConfig } from '../coordinator/src/daemon/config.js';
 import { CoordinatorDaemon } from '../coordinator/src/daemon/daemon.js';
 import { ViewKeeper } from '../coordinator/src/daemon/view-keeper.js';

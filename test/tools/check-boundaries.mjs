@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Fails when agent/ and coordinator/ import each other, when shared/ imports either, when the CLI
 // imports the coordinator daemon, when the CLI's command definitions load more than they need to
-// print help (the work of a command is imported when it runs), or when the built packages or the emulator contain an import
-// cycle. Reads the compiled JS so it checks what really runs.
+// print help (a command's work is imported when it runs), when planning (coordinator/src/plan) imports execution, agents,
+// the daemon, the state store or node: modules, when execution (apply) imports the daemon or the
+// scheduler, or when the built packages or the emulator contain an import cycle. Reads the
+// compiled JS for cycles so it checks what really runs.
 import madge from 'madge';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -14,6 +16,10 @@ const rules = [
   { from: 'shared', forbidden: ['@phoenix/agent', '@phoenix/coordinator', '@phoenix/test'] },
   // The CLI talks to the cluster through the state store and the agents, never through the daemon.
   { from: 'coordinator', under: 'cli', forbidden: ['/daemon/'] },
+  // Planning is pure: no execution, no agents, no daemon, no state store, no I/O.
+  { from: 'coordinator', under: 'plan', forbidden: ['/apply/', '/agents/', '/daemon/', '/state/', 'node:'], productOnly: true },
+  // Execution runs plans; it never plans or reaches into the daemon.
+  { from: 'coordinator', under: 'apply', forbidden: ['/daemon/', '/scheduler/'] },
 ];
 const importRe = /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 
@@ -29,6 +35,7 @@ function* files(dir) {
 const problems = [];
 for (const rule of rules) {
   for (const file of files(join(root, rule.from, 'src', rule.under ?? ''))) {
+    if (rule.productOnly && file.endsWith('.test.ts')) continue; // tests may read fixtures
     const text = readFileSync(file, 'utf8');
     for (const m of text.matchAll(importRe)) {
       const spec = m[1] ?? m[2] ?? '';
@@ -61,4 +68,4 @@ if (problems.length > 0) {
   console.error(problems.join('\n'));
   process.exit(1);
 }
-console.log('boundaries ok: agent/coordinator independent, shared standalone, CLI apart from the daemon, CLI start-up light, no import cycles');
+console.log('boundaries ok: agent/coordinator independent, shared standalone, CLI apart from the daemon, CLI start-up light, plan pure, apply apart from the daemon, no import cycles');

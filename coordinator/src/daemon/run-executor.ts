@@ -8,11 +8,10 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { subjects, type Logger } from '@phoenix/shared';
 import { Allocator } from '../alloc/index.js';
-import { AgentClient, agentRunner } from '../agents/index.js';
-import { buildPlan } from '../cluster/plan-build.js';
+import { AgentClient } from '../agents/index.js';
+import { buildPlan, type PlannedGuest } from '../plan/index.js';
 import { RequestQueue, specBucket, sweepFinishedRequests, SPEC_KEY, type ApplyRequest, type RunEvent } from '../requests/index.js';
-import { executePlan, type ApplyEvent, type GuestOutcome } from '../reconcile/execute.js';
-import type { PlannedGuest } from '../reconcile/types.js';
+import { agentRunner, executePlan, type ApplyEvent, type GuestOutcome } from '../apply/index.js';
 import { loadSpecText } from '../spec/load.js';
 import { ApplyJournal, RunJournal, type StateStore } from '../state/index.js';
 import type { TlsMaterial } from '@phoenix/shared';

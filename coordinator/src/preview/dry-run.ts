@@ -7,9 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TlsMaterial } from '@phoenix/shared';
 import { AgentClient } from '../agents/index.js';
-import { buildPlan, STEP_SECONDS, type BuiltPlan } from '../cluster/plan-build.js';
-import { estimateSchedule } from '../reconcile/estimate.js';
-import type { PlannedGuest, PlanStep } from '../reconcile/types.js';
+import { buildPlan, estimateSchedule, STEP_SECONDS, type BuiltPlan, type PlannedGuest, type PlanStep } from '../plan/index.js';
 import type { CompiledSpec } from '../spec/compile.js';
 import type { ClusterView } from '../view/types.js';
 

@@ -4,8 +4,8 @@
  * get `--output json` events, one JSON object per line on stdout.
  */
 import { Listr, ProcessOutput, type ListrTaskWrapper } from 'listr2';
-import type { ApplyEvent, GuestOutcome } from '../reconcile/execute.js';
-import type { PlannedGuest } from '../reconcile/types.js';
+import type { ApplyEvent, GuestOutcome } from '../apply/index.js';
+import type { PlannedGuest } from '../plan/index.js';
 
 export interface ProgressSink {
   onEvent(event: ApplyEvent): void;

@@ -7,7 +7,7 @@ import { subjects, PartiallyAppliedError, CommandFailedError, TimeoutError } fro
 import { ApplyJournal } from '../../state/index.js';
 import type { RunEvent } from '../../requests/index.js';
 import { jsonProgress, listrProgress, type ProgressSink } from '../../progress/index.js';
-import type { PlannedGuest } from '../../reconcile/types.js';
+import type { PlannedGuest } from '../../plan/index.js';
 import type { ClusterSession } from './cluster-session.js';
 import type { CliIO } from '../io.js';
 

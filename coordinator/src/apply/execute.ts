@@ -5,8 +5,8 @@
  * source for the whole copy — the rest of each clone's pipeline runs outside the queue.
  * A failed guest blocks only its dependents; everything else still converges.
  */
-import { remainingChain } from './estimate.js';
-import type { ConcurrencyLimits, PlannedGuest } from './types.js';
+import { remainingChain } from '../plan/estimate.js';
+import type { ConcurrencyLimits, PlannedGuest } from '../plan/types.js';
 
 export interface GuestOutcome {
   id: string;

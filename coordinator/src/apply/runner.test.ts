@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { agentv1 } from '@phoenix/shared';
-import type { PlannedGuest } from '../reconcile/types.js';
-import type { AgentClient } from './client.js';
+import type { PlannedGuest } from '../plan/index.js';
+import type { AgentClient } from '../agents/index.js';
 import { agentRunner } from './runner.js';
 
 const ok = agentv1.OperationResult.fromPartial({ ok: true, changed: true });

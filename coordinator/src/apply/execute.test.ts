@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { executePlan, type ApplyJournal, type GuestOutcome, type GuestRunner } from './execute.js';
-import type { PlannedGuest } from './types.js';
+import type { PlannedGuest } from '../plan/types.js';
 
 const g = (id: string, node: string, deps: string[] = [], cloneSource?: string): PlannedGuest => ({
   id,
@@ -68,7 +68,7 @@ function recordingRunner(failIds: string[] = []) {
   return { runner, log, keys, stats: () => ({ maxClonesInFlight, maxPerNode }) };
 }
 
-describe('reconcile - execute', () => {
+describe('apply - execute', () => {
   it('converges parents before children and serialises clones of one source', async () => {
     const { runner, log, stats } = recordingRunner();
     const guests = [g('tpl', 'a'), g('c1', 'a', ['tpl'], 'tpl'), g('c2', 'a', ['tpl'], 'tpl'), g('c3', 'a', ['tpl'], 'tpl')];

@@ -5,16 +5,16 @@ import { makeNode, makeView } from '../scheduler/testing.js';
 import { compileSpec } from '../spec/compile.js';
 import { loadSpecText, parseSpec } from '../spec/load.js';
 import type { SpecInput } from '../spec/spec.js';
-import { buildPlan, type BuildPlanOptions } from './plan-build.js';
+import { buildPlan, type GuestAllocator } from './index.js';
 
 const EXAMPLE = readFileSync(new URL('../../examples/lab.yaml', import.meta.url), 'utf8');
 
 /** Hands out VMIDs from 200 and addresses from 10.0.0.50 in call order, and records the calls. */
-function fakeAllocator(): { allocator: NonNullable<BuildPlanOptions['allocator']>; calls: AllocationRequest[] } {
+function fakeAllocator(): { allocator: GuestAllocator; calls: AllocationRequest[] } {
   const calls: AllocationRequest[] = [];
   let vmid = 200;
   let host = 50;
-  const allocator = {
+  const allocator: GuestAllocator = {
     allocate: (request: AllocationRequest): Promise<Allocation> => {
       calls.push(request);
       const nic = request.nics?.[0];
@@ -25,7 +25,7 @@ function fakeAllocator(): { allocator: NonNullable<BuildPlanOptions['allocator']
         nics: [{ id: 'net0', mac: nic?.mac ?? `BC:24:11:00:00:${(vmid % 256).toString(16).padStart(2, '0')}`, ...(address ? { address, prefix: 24, gateway: '10.0.0.1' } : {}) }],
       });
     },
-  } as unknown as NonNullable<BuildPlanOptions['allocator']>;
+  };
   return { allocator, calls };
 }
 
@@ -82,6 +82,16 @@ describe('buildPlan', () => {
     expect(plan.order.indexOf('cuda@pve2')).toBeLessThan(plan.order.indexOf('app'));
     expect(byId.get('app')?.steps.map((s) => s.name)).toEqual(['ensure_exists', 'configure', 'start', 'application']);
     expect(byId.get('base')?.steps.map((s) => s.name)).toEqual(['ensure_exists', 'configure', 'start', 'feature:base_setup', 'template']);
+  });
+
+  it('leaves out the clones of a template guest that cannot be planned, instead of failing the plan', async () => {
+    const spec = chainSpec();
+    spec.containers = spec.containers?.map((g) => (g.name === 'cuda' ? { ...g, dependencies: ['nowhere'] } : g));
+    const plan = await buildPlan(compileSpec(parseSpec(spec)), twoNodes(), { limits: { perNode: 2 } });
+    expect(plan.guests.map((g) => g.id).sort()).toEqual(['base', 'base@pve2']);
+    expect(plan.unplaced.find((u) => u.guest === 'cuda@pve2')?.reason).toBe('depends on nowhere, which cannot be placed');
+    expect(plan.unplaced.find((u) => u.guest === 'app')?.reason).toBe('depends on cuda@pve2, which cannot be placed');
+    expect(plan.unplaced.find((u) => u.guest === 'web')?.reason).toBe('depends on app, which cannot be placed');
   });
 
   it('takes a replica found on its node as existing, and previews VMIDs without an allocator', async () => {

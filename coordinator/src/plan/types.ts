@@ -1,4 +1,4 @@
-/** Vocabulary of the reconciler: what a plan is made of. */
+/** Vocabulary of planning: what a plan is made of. */
 import type { agentv1 } from '@phoenix/shared';
 
 export type GuestAction = 'create' | 'update' | 'none' | 'delete';

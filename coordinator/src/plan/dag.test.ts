@@ -16,7 +16,7 @@ const guest = (id: string, node: string, deps: string[], secs: number, cloneSour
   ...(cloneSource ? { cloneSource } : {}),
 });
 
-describe('reconcile - dependency graph', () => {
+describe('plan - dependency graph', () => {
   it('orders parents before children, keeping input order for ties', () => {
     const order = topologicalOrder([guest('app', 'a', ['tpl'], 10), guest('db', 'a', [], 10), guest('tpl', 'a', [], 10)]);
     expect(order).toEqual(['db', 'tpl', 'app']);
@@ -33,7 +33,7 @@ describe('reconcile - dependency graph', () => {
   });
 });
 
-describe('reconcile - makespan estimate', () => {
+describe('plan - makespan estimate', () => {
   it('runs independent guests in parallel across nodes and reports the critical path', () => {
     const est = estimateSchedule(
       [guest('tpl', 'a', [], 20), guest('x', 'a', ['tpl'], 10, 'tpl'), guest('y', 'b', [], 15)],

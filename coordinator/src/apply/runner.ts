@@ -5,8 +5,8 @@
  */
 import { errorFromCode } from '@phoenix/shared';
 import type { agentv1 } from '@phoenix/shared';
-import type { ApplyEvent, GuestRunner } from '../reconcile/execute.js';
-import type { AgentClient } from './client.js';
+import type { ApplyEvent, GuestRunner } from './execute.js';
+import type { AgentClient } from '../agents/index.js';
 
 /** The key of one agent call of a guest's attempt: the attempt's journal key and the call. */
 export function idempotencyKey(attemptKey: string, step: 'clone' | 'ensure' | 'delete'): string {

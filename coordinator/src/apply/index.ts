@@ -1,0 +1,6 @@
+/**
+ * Execution of a plan: the executor (dependency order, per-node limits, per-source clone queues,
+ * the journal that lets another coordinator resume) and the runner that drives the agents.
+ */
+export { executePlan, type ApplyEvent, type ApplyJournal, type ExecuteOptions, type GuestOutcome, type GuestRunner } from './execute.js';
+export { agentRunner, idempotencyKey } from './runner.js';
