@@ -24,6 +24,7 @@ import { AgentMetrics } from './metrics/registry.js';
 import { GpuInventory } from './telemetry/gpus.js';
 import { NatsLink } from './telemetry/nats-link.js';
 import { NodeResources } from './telemetry/node-resources.js';
+import { NodeInventory } from './telemetry/node-inventory.js';
 import { TelemetryPublisher } from './telemetry/publisher.js';
 import { AGENT_VERSION } from './version.js';
 
@@ -55,6 +56,7 @@ export class AgentDaemon {
   private metricsServer: MetricsServer | undefined;
   private nats: NatsLink | undefined;
   private telemetry: TelemetryPublisher | undefined;
+  private inventory: NodeInventory | undefined;
   private gpus: GpuInventory | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
@@ -87,7 +89,10 @@ export class AgentDaemon {
       observer: {
         finished: (kind, outcome, seconds) => {
           this.metrics.finished(kind, outcome, seconds);
-          if (outcome !== 'replayed' && outcome !== 'rejected') this.telemetry?.guestsChanged();
+          if (outcome !== 'replayed' && outcome !== 'rejected') {
+            this.inventory?.changed();
+            this.telemetry?.guestsChanged();
+          }
         },
       },
     });
@@ -174,6 +179,14 @@ export class AgentDaemon {
         status: (connected, reconnected) => this.metrics.natsStatus(connected, reconnected),
       });
       this.nats = nats;
+      const inventory = new NodeInventory({
+        node: config.node,
+        pvesh: drivers.pvesh,
+        liveGuests: (signal) => backend.listGuests(signal),
+        // The storage loop reuses the guest loop's answer rather than calling again.
+        reuseMs: config.telemetry.guestsMs + 1000,
+      });
+      this.inventory = inventory;
       this.telemetry = new TelemetryPublisher({
         cluster: config.cluster,
         node: config.node,
@@ -184,8 +197,8 @@ export class AgentDaemon {
         publisher: nats,
         resources,
         gpus,
-        listGuests: (signal) => backend.listGuests(signal),
-        listStorages: (signal) => backend.listStorages(signal),
+        listGuests: (signal) => inventory.listGuests(signal),
+        listStorages: (signal) => inventory.listStorages(signal),
         lifecycle: this.lifecycle,
         runningOperations: () => operations.runningCount,
         observer: this.metrics,

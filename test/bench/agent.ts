@@ -234,9 +234,10 @@ async function main(): Promise<number> {
   const treeEnd = treeTicks(pid);
   track(agentSeries, pid, ended);
   track(smiSeries, samplerPid(pid), ended);
+  // Calls are counted over exactly `seconds` so that a periodic call is counted once per period.
   const windowCalls = readCalls(emuEnv.PVE_EMU_STATE).filter((c) => {
     const t = Date.parse(c.time);
-    return t >= started && t < ended;
+    return t >= started && t < started + seconds * 1000;
   });
 
   await agent.dispose();
@@ -246,7 +247,7 @@ async function main(): Promise<number> {
   await rm(work, { recursive: true, force: true });
 
   const agentCpu = cpuPercent(agentSeries, ticksPerSecond);
-  const minutes = (ended - started) / 60_000;
+  const minutes = seconds / 60;
   const treeCpu =
     treeStart === undefined || treeEnd === undefined ? NaN : ((treeEnd - treeStart) / ticksPerSecond / ((ended - started) / 1000)) * 100;
   const byLabel = new Map<string, number>();
