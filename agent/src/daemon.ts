@@ -25,6 +25,7 @@ import { GpuInventory } from './telemetry/gpus.js';
 import { passedThroughDevices } from './drivers/gpu-numbering.js';
 import { NatsLink } from './telemetry/nats-link.js';
 import { NodeResources } from './telemetry/node-resources.js';
+import { NodeInventory } from './telemetry/node-inventory.js';
 import { TelemetryPublisher } from './telemetry/publisher.js';
 import { AGENT_VERSION } from './version.js';
 
@@ -56,6 +57,7 @@ export class AgentDaemon {
   private metricsServer: MetricsServer | undefined;
   private nats: NatsLink | undefined;
   private telemetry: TelemetryPublisher | undefined;
+  private inventory: NodeInventory | undefined;
   private gpus: GpuInventory | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
@@ -89,6 +91,7 @@ export class AgentDaemon {
         finished: (kind, outcome, seconds) => {
           this.metrics.finished(kind, outcome, seconds);
           if (outcome !== 'replayed' && outcome !== 'rejected') {
+            this.inventory?.changed();
             this.telemetry?.guestsChanged();
             void this.gpus?.refreshPassthrough();
           }
@@ -179,6 +182,14 @@ export class AgentDaemon {
         status: (connected, reconnected) => this.metrics.natsStatus(connected, reconnected),
       });
       this.nats = nats;
+      const inventory = new NodeInventory({
+        node: config.node,
+        pvesh: drivers.pvesh,
+        liveGuests: (signal) => backend.listGuests(signal),
+        // The storage loop reuses the guest loop's answer rather than calling again.
+        reuseMs: config.telemetry.guestsMs + 1000,
+      });
+      this.inventory = inventory;
       this.telemetry = new TelemetryPublisher({
         cluster: config.cluster,
         node: config.node,
@@ -189,8 +200,8 @@ export class AgentDaemon {
         publisher: nats,
         resources,
         gpus,
-        listGuests: (signal) => backend.listGuests(signal),
-        listStorages: (signal) => backend.listStorages(signal),
+        listGuests: (signal) => inventory.listGuests(signal),
+        listStorages: (signal) => inventory.listStorages(signal),
         lifecycle: this.lifecycle,
         runningOperations: () => operations.runningCount,
         observer: this.metrics,

@@ -14,7 +14,7 @@ export function downAfterSeconds(heartbeatIntervalSeconds = HEARTBEAT_INTERVAL_S
   return heartbeatIntervalSeconds * missed;
 }
 
-/** Seconds between telemetry samples of each kind. Storages come from `pvesm status`, which is slow. */
+/** Seconds between telemetry samples of each kind. Guests and storages come from one `pvesh get /cluster/resources`. */
 export const TELEMETRY_INTERVAL_SECONDS = {
   node: 5,
   gpu: 5,

@@ -87,6 +87,17 @@ describe('pvesh get', () => {
     setTimeScale(node.stateDir, 0.005);
   });
 
+  it('leaves disabled storages out of /cluster/resources, and sizes in only for active ones', async () => {
+    await node.run('pvesm', ['set', 'local', '--disable', '1']);
+    try {
+      const res = JSON.parse((await node.run('pvesh', ['get', '/cluster/resources', '--type', 'storage', '--output-format', 'json'])).stdout) as Array<Record<string, unknown>>;
+      expect(res.map((e) => e['storage'])).toEqual(['local-zfs']);
+      expect(res[0]).toMatchObject({ status: 'available', maxdisk: expect.any(Number), disk: expect.any(Number) });
+    } finally {
+      await node.run('pvesm', ['set', 'local', '--disable', '0']);
+    }
+  });
+
   it('prints text tables by default', async () => {
     const r = await node.run('pvesh', ['get', `/nodes/${node.name}/lxc`, '--noborder']);
     const l = r.stdout.split('\n');

@@ -158,7 +158,9 @@ export function clusterResources(ctx: Ctx, type?: string): Array<Record<string, 
     }
   }
   if (!type || type === 'storage') {
-    for (const r of storageIndex(ctx, {})) {
+    // Disabled storages are left out (storage_check_enabled); sizes come from pvestatd's RRD
+    // sample, which it writes for active storages only (PM:PVE/API2Tools.pm extract_storage_stats).
+    for (const r of storageIndex(ctx, { enabled: true })) {
       const def = state.readStorageConfig().storages[r.storage];
       res.push({
         id: `storage/${node}/${r.storage}`,
@@ -169,8 +171,7 @@ export function clusterResources(ctx: Ctx, type?: string): Array<Record<string, 
         status: r.active ? 'available' : 'unknown',
         shared: r.shared,
         content: r.content,
-        disk: r.used,
-        maxdisk: r.total,
+        ...(r.active ? { maxdisk: r.total, disk: r.used } : {}),
       });
     }
   }
