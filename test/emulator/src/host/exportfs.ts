@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { Ctx } from '../core/ctx.js';
+import { loadZfs, mountpointOf } from '../zfs/model.js';
 import { hostFile, readHostFile, writeHostFile } from './host-files.js';
 
 /**
@@ -34,8 +35,11 @@ export function exportfsMain(ctx: Ctx, argv: string[]): Promise<number> {
     let text = readHostFile(ctx.state, '/etc/exports') ?? '';
     const dDir = hostFile(ctx.state, '/etc/exports.d');
     if (fs.existsSync(dDir)) for (const f of fs.readdirSync(dDir).filter((x) => x.endsWith('.exports')).sort()) text += fs.readFileSync(`${dDir}/${f}`, 'utf8');
+    // A mounted ZFS file system is a directory too.
+    const z = loadZfs(ctx.state);
+    const mounted = new Set(Object.entries(z.datasets).filter(([, d]) => d.type === 'filesystem').map(([n]) => mountpointOf(z, n)));
     const entries = parseExports(text).filter((e) => {
-      if (fs.existsSync(hostFile(ctx.state, e.path))) return true;
+      if (mounted.has(e.path) || fs.existsSync(hostFile(ctx.state, e.path))) return true;
       ctx.stderr(`exportfs: Failed to stat ${e.path}: No such file or directory\n`);
       return false;
     });
