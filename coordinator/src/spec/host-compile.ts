@@ -63,9 +63,7 @@ export function compileHost(spec: CompiledSpec, nodeName: string): CompiledHost 
   };
 
   if (profile) {
-    for (const [field, why] of NOT_CARRIED_OUT) {
-      if (isSet(profile[field])) warnings.push({ path: `${base}.${field}`, message: why });
-    }
+    for (const { field, message } of hostFieldsNotCarriedOut(profile)) warnings.push({ path: `${base}.${field}`, message });
     for (const p of profile.zfs?.pools ?? []) {
       out.pools.push({
         name: p.name,
@@ -136,6 +134,11 @@ export function compileHost(spec: CompiledSpec, nodeName: string): CompiledHost 
   out.subIds = [...ranges.values()].sort((a, b) => a.kind.localeCompare(b.kind) || a.start - b.start);
   out.directories = [...dirs.values()].sort((a, b) => a.path.localeCompare(b.path));
   return { node: nodeName, profile: profileName, spec: out, warnings, errors };
+}
+
+/** The fields of a host profile (input or compiled) that node setup leaves undone. */
+export function hostFieldsNotCarriedOut(profile: Readonly<Record<string, unknown>>): Array<{ field: keyof HostSetup; message: string }> {
+  return NOT_CARRIED_OUT.filter(([field]) => isSet(profile[field])).map(([field, message]) => ({ field, message }));
 }
 
 function isSet(v: unknown): boolean {

@@ -1,8 +1,10 @@
 /** `phoenix validate <spec>`: parse, check and compile a spec; exit 2 naming every bad field. */
 import type { Command } from '@commander-js/extra-typings';
+import { InvalidArgumentError } from '@phoenix/shared';
 import { Option } from '@commander-js/extra-typings';
 import { OUTPUT_FORMATS, formatTable, parseFormat, render, type CliIO } from '../io.js';
 import { loadSpec } from '../load.js';
+import { compileHost } from '../../spec/host-compile.js';
 
 export function registerValidate(program: Command, io: CliIO): void {
   program
@@ -14,6 +16,11 @@ export function registerValidate(program: Command, io: CliIO): void {
     .action(async (specPath, opts) => {
       const format = parseFormat(opts.output);
       const { compiled } = await loadSpec(specPath);
+      // What `node setup` would leave undone or cannot do, named by field.
+      const hosts = compiled.nodes.map((n) => compileHost(compiled, n.name));
+      for (const h of hosts) for (const i of h.warnings) io.err(`warning: ${i.path}: ${i.message}\n`);
+      const hostError = hosts.flatMap((h) => h.errors)[0];
+      if (hostError) throw new InvalidArgumentError(hostError.path, null, hostError.message);
       const containers = compiled.guests.filter((g) => g.kind === 'container' && !g.openshift).length;
       const vms = compiled.guests.filter((g) => g.kind === 'vm' && !g.openshift).length;
       const summary = {
