@@ -14,6 +14,15 @@ import { demoSpec } from './demo/spec.js';
 
 const seedDir = resolve(repoRoot(), 'examples/phoenix');
 
+/** The failed steps among the JSON events an apply printed, for the message of a failed check. */
+function failedEvents(stdout: string): string {
+  return stdout
+    .split('\n')
+    .filter((l) => /"(failed|error)"/.test(l))
+    .slice(-10)
+    .join('\n');
+}
+
 function mutations(c: DemoCluster): number {
   return c.nodes.nodes.reduce((n, node) => n + mutatingCalls(node.stateDir).length, 0);
 }
@@ -70,7 +79,7 @@ describe('cluster - apply the seed config end to end', () => {
 
   it('applies every guest of the seed config across the nodes', async () => {
     const r = await c.cli(['apply', specFile, '--output', 'json']);
-    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    expect(r.code, `${r.stderr.slice(-1500)}\n${failedEvents(r.stdout)}`).toBe(0);
     // Status compares with the observed state, which arrives by telemetry and the leader's stored
     // view (persisted every second): wait until it has caught up with the last guests' start. A real
     // drift never clears.
@@ -92,7 +101,7 @@ describe('cluster - apply the seed config end to end', () => {
   it('a second apply changes nothing on any node', async () => {
     const before = mutations(c);
     const r = await c.cli(['apply', specFile, '--output', 'json']);
-    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    expect(r.code, `${r.stderr.slice(-1500)}\n${failedEvents(r.stdout)}`).toBe(0);
     expect(mutations(c)).toBe(before);
   }, 300_000);
 
@@ -115,7 +124,7 @@ describe('cluster - apply the seed config end to end', () => {
     expect(plan.stdout).toMatch(/~ Step-CA \(103\)[^\n]*\n\s+configure\s+[^\n]*cores/);
     expect(c.nodes.nodes.map((n) => mutatingCalls(n.stateDir).length)).toEqual(before);
     const r = await c.cli(['apply', changed, '--output', 'json']);
-    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    expect(r.code, `${r.stderr.slice(-1500)}\n${failedEvents(r.stdout)}`).toBe(0);
     expect(readGuestConfigText(node.stateDir, 103)).toMatch(new RegExp(`^cores: ${stepCa.cores}$`, 'm'));
     expect(readFileSync(join(guestRootfs(node.stateDir, 103), 'root', 'phoenix-hello'), 'utf8')).toBe('hello from Step-CA\n');
     const newCalls = c.nodes.nodes.flatMap((n, i) => mutatingCalls(n.stateDir).slice(before[i]));

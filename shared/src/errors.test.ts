@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { status } from '@grpc/grpc-js';
 import {
   ERROR_CLASSES,
+  GrpcStatus,
   ExitCode,
   InvalidArgumentError,
   LockedError,
@@ -49,5 +50,13 @@ describe('errors - taxonomy', () => {
 
   it('treats foreign errors as plain failures', () => {
     expect(exitCodeOf(new Error('boom'))).toBe(ExitCode.FAILED);
+  });
+});
+
+describe('GrpcStatus', () => {
+  it('numbers every code exactly as the gRPC library does', () => {
+    const library = status as unknown as Record<string, number>;
+    for (const [name, code] of Object.entries(GrpcStatus)) expect([name, code]).toEqual([name, library[name]]);
+    expect(Object.keys(GrpcStatus).length).toBe(Object.keys(status).filter((k) => Number.isNaN(Number(k))).length);
   });
 });

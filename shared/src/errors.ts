@@ -3,7 +3,31 @@
  * flag and the standard `cause`. The single table ERROR_CLASSES maps every code to a gRPC status and
  * a CLI exit code, so the edges (gRPC handlers, the CLI) never decide this on their own.
  */
-import { status as GrpcStatus } from '@grpc/grpc-js';
+
+/**
+ * gRPC status codes as the gRPC protocol numbers them (doc/statuscodes.md), kept here so that
+ * errors, which every program loads, do not pull in the gRPC library (the CLI's start-up).
+ */
+export const GrpcStatus = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+export type GrpcStatus = (typeof GrpcStatus)[keyof typeof GrpcStatus];
 
 /** CLI exit codes: 0 ok, 1 failed, 2 usage or invalid input, 3 partially applied. */
 export const ExitCode = { OK: 0, FAILED: 1, INVALID: 2, PARTIAL: 3 } as const;
@@ -187,7 +211,8 @@ export function exitCodeOf(err: unknown): ExitCode {
   return isPhoenixError(err) ? err.exitCode : ExitCode.FAILED;
 }
 
-function formatValue(value: unknown): string {
+/** A value for an error message: JSON; other than strings, at most 120 characters. */
+export function formatValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   try {
     const text = JSON.stringify(value);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  formatPath,
   bridgeSchema,
   cidrSchema,
   datasetSchema,
@@ -60,5 +61,14 @@ describe('validators - command-line identifiers', () => {
   it('parseOrThrow names the field and value', () => {
     expect(() => parseOrThrow(vmidSchema, 42, 'guest.vmid')).toThrow(InvalidArgumentError);
     expect(() => parseOrThrow(vmidSchema, 42, 'guest.vmid')).toThrow(/guest\.vmid: .*\(got 42\)/);
+  });
+});
+
+describe('formatPath', () => {
+  it('joins plain names and indices with dots and quotes any other key', () => {
+    expect(formatPath(['containers', 3, 'net0'])).toBe('containers.3.net0');
+    expect(formatPath(['openshift.0', 'nodes', 1])).toBe('openshift.0.nodes.1');
+    expect(formatPath(['', 'labels', 'a b', 'x.y', ''])).toBe('labels["a b"]["x.y"]');
+    expect(formatPath(['vms', 1, 'network', ' '])).toBe('vms.1.network[" "]');
   });
 });

@@ -4,7 +4,7 @@
  * that passes here is one the tool accepts and can never be read as an option or a path escape.
  */
 import { z } from 'zod';
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError, formatValue } from './errors.js';
 
 /** PVE `pve-vmid`: 100..999999999. */
 export const vmidSchema = z
@@ -91,16 +91,32 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, fie
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const path = issue && issue.path.length > 0 ? `${field}.${issue.path.join('.')}` : field;
+  const path = issue && issue.path.length > 0 ? formatPath([field, ...issue.path]) : field;
   throw new InvalidArgumentError(path, value, issue?.message ?? 'invalid value', { cause: result.error });
+}
+
+/**
+ * A field path as users read it: `containers.3.net0`, with keys that are not plain names quoted
+ * (`labels["a b"]`) so that a hostile key cannot make the path ambiguous.
+ */
+export function formatPath(segments: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const seg of segments) {
+    const key = typeof seg === 'symbol' ? seg.toString() : String(seg);
+    if (key === '') continue;
+    if (out === '' && typeof seg === 'string' && /^[^\s"[\]]+$/.test(key)) out = key;
+    else if (/^[A-Za-z0-9_$-]+$/.test(key)) out += out === '' ? key : `.${key}`;
+    else out += `[${JSON.stringify(key)}]`;
+  }
+  return out;
 }
 
 /** Turns every issue of a zod error into one line `path: message (got value)`. */
 export function describeZodError(error: z.ZodError, input: unknown, root = ''): string[] {
   return error.issues.map((issue) => {
-    const path = [root, ...issue.path.map(String)].filter(Boolean).join('.') || '(root)';
+    const path = formatPath([root, ...issue.path]) || '(root)';
     const got = valueAt(input, issue.path);
-    return got === undefined ? `${path}: ${issue.message}` : `${path}: ${issue.message} (got ${JSON.stringify(got)})`;
+    return got === undefined ? `${path}: ${issue.message}` : `${path}: ${issue.message} (got ${formatValue(got)})`;
   });
 }
 

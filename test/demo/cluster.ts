@@ -14,6 +14,7 @@ import type { NodeOptions } from '../harness/node-options.js';
 import { startSecuredNats, type SecuredNatsServer } from '../harness/nats.js';
 import { createTestPki, type TestPki } from '../harness/certs.js';
 import { AgentProcess, repoRoot } from '../harness/agent-process.js';
+import { reapWithParent } from '../harness/reaper.js';
 
 export const CLUSTER = 'demo';
 
@@ -119,10 +120,12 @@ export async function startDemoCluster(options: DemoOptions = {}): Promise<DemoC
     const cfgFile = join(dir, `coordinator-${id}.yaml`);
     await writeFile(cfgFile, stringify({ id, context: context(tls, id), leaseTtlSeconds: (options.leaseTtlMs ?? 4000) / 1000, perNodeConcurrency: 4, heartbeatIntervalSeconds: 2 }));
     await mkdir(join(dir, 'logs'), { recursive: true });
-    const child = spawn(process.execPath, [join(root, 'coordinator/dist/daemon/main.js'), '--config', cfgFile], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PHOENIX_LOG_LEVEL: process.env['PHOENIX_LOG_LEVEL'] ?? 'info' },
-    });
+    const child = reapWithParent(
+      spawn(process.execPath, [join(root, 'coordinator/dist/daemon/main.js'), '--config', cfgFile], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, PHOENIX_LOG_LEVEL: process.env['PHOENIX_LOG_LEVEL'] ?? 'info' },
+      }),
+    );
     const logFile = join(dir, 'logs', `coordinator-${id}.log`);
     const { createWriteStream } = await import('node:fs');
     const out = createWriteStream(logFile, { flags: 'a' });
@@ -136,10 +139,12 @@ export async function startDemoCluster(options: DemoOptions = {}): Promise<DemoC
 
   const cli = (args: string[], o: { inherit?: boolean } = {}) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [join(root, 'coordinator/bin/phoenix.js'), ...args], {
-        stdio: ['ignore', o.inherit ? 'inherit' : 'pipe', o.inherit ? 'inherit' : 'pipe'],
-        env: { ...process.env, PHOENIX_CONTEXT: contextFile },
-      });
+      const child = reapWithParent(
+        spawn(process.execPath, [join(root, 'coordinator/bin/phoenix.js'), ...args], {
+          stdio: ['ignore', o.inherit ? 'inherit' : 'pipe', o.inherit ? 'inherit' : 'pipe'],
+          env: { ...process.env, PHOENIX_CONTEXT: contextFile },
+        }),
+      );
       let stdout = '';
       let stderr = '';
       child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));

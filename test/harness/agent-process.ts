@@ -5,6 +5,7 @@
  * kills a unit's cgroup, so a crash leaves what a real crash leaves (half-done tool calls, locks).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { reapWithParent } from './reaper.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -142,10 +143,12 @@ export class AgentProcess {
     await writeFile(this.configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
     this.lines = [];
     this.rawTail = '';
-    const child = spawn(process.execPath, [...(o.nodeArgs ?? []), AGENT_MAIN, '--config', this.configFile], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
-    });
+    const child = reapWithParent(
+      spawn(process.execPath, [...(o.nodeArgs ?? []), AGENT_MAIN, '--config', this.configFile], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
+      }),
+    );
     this.child = child;
     this.exitInfo = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     let rest = '';

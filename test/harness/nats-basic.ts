@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { reapWithParent } from './reaper.js';
 
 const CANDIDATES = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'];
 
@@ -23,6 +24,8 @@ export interface BasicNatsServer {
   readonly url: string;
   readonly port: number;
   readonly storeDir: string;
+  /** The server process while it runs. */
+  readonly pid: number | undefined;
   /** Connects a client; `name` shows in server monitoring. */
   connect(name?: string): Promise<NatsConnection>;
   /** Stops the server (SIGTERM, then SIGKILL after 5 s); the store dir is kept. */
@@ -66,7 +69,7 @@ export async function startNatsServer(options: { readyTimeoutMs?: number } = {})
   async function launch(): Promise<void> {
     log = '';
     const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'store'), '--ports_file_dir', dir, '-n', 'phoenix-test'];
-    const proc = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = reapWithParent(spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] }));
     child = proc;
     proc.stderr?.setEncoding('utf8');
     proc.stderr?.on('data', (chunk: string) => {
@@ -95,6 +98,9 @@ export async function startNatsServer(options: { readyTimeoutMs?: number } = {})
       return port;
     },
     storeDir: join(dir, 'store'),
+    get pid() {
+      return child?.pid;
+    },
     connect(name = 'phoenix-test') {
       return connect({ servers: `nats://127.0.0.1:${port}`, name, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
     },

@@ -7,6 +7,7 @@
  * can test reconnection.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { reapWithParent } from './reaper.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -91,7 +92,7 @@ export async function startSecuredNats(options: SecuredNatsOptions): Promise<Sec
     if (child) return;
     await writeConfig();
     output = '';
-    const proc = spawn(binary, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = reapWithParent(spawn(binary, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] }));
     child = proc;
     proc.stderr?.setEncoding('utf8');
     proc.stderr?.on('data', (chunk: string) => {

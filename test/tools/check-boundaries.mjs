@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Fails when agent/ and coordinator/ import each other, when shared/ imports either, when the CLI
-// imports the coordinator daemon, or when the built packages or the emulator contain an import
+// imports the coordinator daemon, when the CLI's command definitions load more than they need to
+// print help (the work of a command is imported when it runs), or when the built packages or the emulator contain an import
 // cycle. Reads the compiled JS so it checks what really runs.
 import madge from 'madge';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -36,8 +37,23 @@ for (const rule of rules) {
   }
 }
 
+// What `phoenix --help` loads: the command tree and nothing heavy. Type imports are free.
+const lightCli = ['cli/main.ts', 'cli/program.ts', 'cli/io.ts', 'cli/version.ts', 'cli/commands'];
+const lightAllowed = [/^node:/, /^@commander-js\/extra-typings$/, /^@phoenix\/shared$/, /^zod\/v4\/core$/, /^\.\.?\/(io|version|program|commands\/[a-z-]+|[a-z-]+)\.js$/];
+const staticImportRe = /^\s*(?:import|export)\s+(?!type\s)[^'"]*?from\s*['"]([^'"]+)['"]/gm;
+for (const entry of lightCli) {
+  const path = join(root, 'coordinator/src', entry);
+  const list = statSync(path).isDirectory() ? [...files(path)] : [path];
+  for (const file of list.filter((f) => !f.endsWith('.test.ts'))) {
+    for (const m of readFileSync(file, 'utf8').matchAll(staticImportRe)) {
+      const spec = m[1] ?? '';
+      if (!lightAllowed.some((re) => re.test(spec))) problems.push(`${relative(root, file)} loads ${spec} at start-up (import it inside the action)`);
+    }
+  }
+}
+
 for (const dir of ['shared/dist', 'agent/dist', 'coordinator/dist', 'test/dist/emulator/src']) {
-  const result = await madge(join(root, dir), { fileExtensions: ['js'], excludeRegExp: [/\.d\.ts$/] });
+  const result = await madge(join(root, dir), { fileExtensions: ['js'], excludeRegExp: [/\.d\.ts$/, /cli-bundle/] });
   for (const cycle of result.circular()) problems.push(`import cycle in ${dir}: ${cycle.join(' -> ')}`);
 }
 
@@ -45,4 +61,4 @@ if (problems.length > 0) {
   console.error(problems.join('\n'));
   process.exit(1);
 }
-console.log('boundaries ok: agent/coordinator independent, shared standalone, CLI apart from the daemon, no import cycles');
+console.log('boundaries ok: agent/coordinator independent, shared standalone, CLI apart from the daemon, CLI start-up light, no import cycles');

@@ -4,12 +4,14 @@ import { parsePveBool } from '../drivers/parse-config.js';
 import type { GuestConfig } from '../drivers/types.js';
 import { splitDescription, type InstalledRecord } from '../features/record.js';
 import { sig, type PipelineContext } from './context.js';
+import type { GuestKindDriver } from './guest-kind.js';
+import { KINDS } from './kinds.js';
 
-export type Kind = 'lxc' | 'vm';
+export type { Kind } from './guest-kind.js';
 
-export async function readConfig(c: PipelineContext, kind: Kind, vmid: number, o?: { signal?: AbortSignal }): Promise<GuestConfig | undefined> {
+export async function readConfig(c: PipelineContext, kind: GuestKindDriver, vmid: number, o?: { signal?: AbortSignal }): Promise<GuestConfig | undefined> {
   try {
-    return kind === 'lxc' ? await c.d.pct.config(vmid, sig(o)) : await c.d.qm.config(vmid, sig(o));
+    return await kind.tool(c.d).config(vmid, sig(o));
   } catch (err) {
     if (err instanceof NotFoundError) return undefined;
     throw err;
@@ -17,20 +19,23 @@ export async function readConfig(c: PipelineContext, kind: Kind, vmid: number, o
 }
 
 /** The kind of an existing guest, or undefined. */
-export async function kindOf(c: PipelineContext, vmid: number, o?: { signal?: AbortSignal }): Promise<Kind | undefined> {
-  if (await readConfig(c, 'lxc', vmid, o)) return 'lxc';
-  if (await readConfig(c, 'vm', vmid, o)) return 'vm';
+export async function kindOf(c: PipelineContext, vmid: number, o?: { signal?: AbortSignal }): Promise<GuestKindDriver | undefined> {
+  for (const kind of KINDS) if (await readConfig(c, kind, vmid, o)) return kind;
+  return undefined;
+}
+
+/** The kind other than `kind` holding this VMID, if any. */
+export async function otherKindHolding(c: PipelineContext, kind: GuestKindDriver, vmid: number, o?: { signal?: AbortSignal }): Promise<GuestKindDriver | undefined> {
+  for (const other of KINDS) if (other !== kind && (await readConfig(c, other, vmid, o))) return other;
   return undefined;
 }
 
 /** Config of the wanted kind; an existing guest of the other kind with this VMID is an error. */
-export async function readOwnConfig(c: PipelineContext, kind: Kind, vmid: number, o?: { signal?: AbortSignal }): Promise<GuestConfig | undefined> {
+export async function readOwnConfig(c: PipelineContext, kind: GuestKindDriver, vmid: number, o?: { signal?: AbortSignal }): Promise<GuestConfig | undefined> {
   const cfg = await readConfig(c, kind, vmid, o);
   if (cfg) return cfg;
-  const other = kind === 'lxc' ? 'vm' : 'lxc';
-  if (await readConfig(c, other, vmid, o)) {
-    throw new AlreadyExistsError(`VMID ${vmid} is taken by a ${other === 'vm' ? 'VM' : 'container'}`, { details: { vmid } });
-  }
+  const other = await otherKindHolding(c, kind, vmid, o);
+  if (other) throw new AlreadyExistsError(`VMID ${vmid} is taken by ${other.noun}`, { details: { vmid } });
   return undefined;
 }
 

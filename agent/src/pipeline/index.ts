@@ -29,31 +29,30 @@
  * Events: PipelineEvent { step, state: started|done|skipped|failed, message, changed, percent?,
  * log? }. `toStepProgress`/`toLogLine` turn them into the agent API's messages.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
   agentv1,
-  commonv1,
   parseOrThrow,
   snapshotNameSchema,
   vmidSchema,
+  type commonv1,
 } from '@phoenix/shared';
 import { guestPathSchema } from '../drivers/args.js';
 import { DEFAULT_FEATURES_DIR } from '../features/catalog.js';
 import { resolveFeatures } from '../features/resolve.js';
 import { InflightRegistry, isActive, sig, type PipelineContext } from './context.js';
-import { guestOps } from './guest-ops.js';
-import { kindOf, readConfig, recordOf, type Kind } from './guest-state.js';
-import { ensureLxc } from './lxc-ensure.js';
+import { ensureGuest } from './ensure.js';
+import type { GuestKindDriver } from './guest-kind.js';
+import { guestOps, type GuestOps } from './guest-ops.js';
+import { kindOf, readConfig, recordOf } from './guest-state.js';
+import { KINDS, kindNamed, kindOfSpec } from './kinds.js';
 import { settleLock } from './recovery.js';
 import { withRetries } from './retry.js';
 import { StepRunner } from './steps.js';
 import { absentSummary, getGuest, listGuests, summaryOf } from './summaries.js';
-import { runTail } from './tail.js';
+import { FEATURES_ONLY, runTail } from './tail/index.js';
 import {
   DEFAULT_TIMING,
   type EnsureOptions,
@@ -63,7 +62,6 @@ import {
   type PipelineOptions,
   type PipelineResult,
 } from './types.js';
-import { ensureVm } from './vm-ensure.js';
 
 export type { PipelineEvent, PipelineResult, PipelineOptions, EnsureOptions, GuestPipelineDeps, PipelineTiming } from './types.js';
 export { DEFAULT_TIMING } from './types.js';
@@ -130,64 +128,58 @@ export function createGuestPipeline(deps: GuestPipelineDeps): GuestPipeline {
     depsIsActive: deps.isOperationActive,
   };
 
-  const byType = (spec: GuestSpec) => (spec.type === commonv1.GuestType.VM ? ensureVm : ensureLxc);
+  const ensure = (spec: GuestSpec, opts: EnsureOptions, scope?: Parameters<typeof ensureGuest>[4]) => ensureGuest(c, kindOfSpec(spec), spec, opts, scope);
 
-  async function requireKind(vmid: number, o?: { signal?: AbortSignal }): Promise<Kind> {
+  async function requireGuest(vmid: number, o?: { signal?: AbortSignal }): Promise<GuestOps> {
     parseOrThrow(vmidSchema, vmid, 'vmid');
     const kind = await kindOf(c, vmid, o);
     if (!kind) throw new NotFoundError(`guest ${vmid} does not exist on ${c.node}`);
-    return kind;
+    return guestOps(c, kind, vmid);
   }
 
-  async function single(
-    vmid: number,
-    o: PipelineOptions,
-    fn: (kind: Kind, steps: StepRunner) => Promise<void>,
-  ): Promise<PipelineResult> {
-    const kind = await requireKind(vmid, o);
+  async function single(vmid: number, o: PipelineOptions, fn: (g: GuestOps, steps: StepRunner) => Promise<void>): Promise<PipelineResult> {
+    const g = await requireGuest(vmid, o);
     const steps = new StepRunner(o.emit, o.signal);
-    await fn(kind, steps);
-    const exists = await readConfig(c, kind, vmid, o);
-    return { changed: steps.changed, changedSteps: steps.changedSteps, guest: exists ? await summaryOf(c, kind, vmid, o) : absentSummary(kind, vmid) };
+    await fn(g, steps);
+    const exists = await readConfig(c, g.driver, vmid, o);
+    return { changed: steps.changed, changedSteps: steps.changedSteps, guest: exists ? await summaryOf(c, g.driver, vmid, o) : absentSummary(g.driver, vmid) };
   }
 
   return {
-    ensure: (spec, opts) => byType(spec)(c, spec, opts),
+    ensure: (spec, opts) => ensure(spec, opts),
 
     create(spec, opts) {
       const k = spec.source?.kind?.$case;
       if (k !== 'osTemplate' && k !== 'cloudImage') throw new InvalidArgumentError('source', k ?? 'none', 'create needs an os_template or cloud_image source');
       // A create or clone asks for a new guest: one already holding the VMID is someone else's.
-      return byType(spec)(c, spec, opts, { until: 'configure', mustNotExist: true });
+      return ensure(spec, opts, { untilConfigured: true, mustNotExist: true });
     },
 
     clone(spec, opts) {
       if (spec.source?.kind?.$case !== 'clone') throw new InvalidArgumentError('source', spec.source?.kind?.$case ?? 'none', 'clone needs a clone source');
-      return byType(spec)(c, spec, opts, { until: 'configure', mustNotExist: true });
+      return ensure(spec, opts, { untilConfigured: true, mustNotExist: true });
     },
 
-    configure: (spec, opts) => byType(spec)(c, spec, opts, { until: 'configure', mustExist: true }),
+    configure: (spec, opts) => ensure(spec, opts, { untilConfigured: true, mustExist: true }),
 
     start: (vmid, o) =>
-      single(vmid, o, async (kind, steps) => {
-        const ops = guestOps(c, kind, vmid);
-        if ((await ops.status(sig(o))) === 'running') return steps.skip('start', `${ops.word} ${vmid} is running`);
-        await steps.run('start', `starting ${ops.word} ${vmid}`, async (ctx) => {
-          await withRetries(c.timing.startAttempts, c.timing.startBackoffMs, () => ops.start(sig(o)), {
+      single(vmid, o, async (g, steps) => {
+        if ((await g.status(sig(o))) === 'running') return steps.skip('start', `${g.word} ${vmid} is running`);
+        await steps.run('start', `starting ${g.word} ${vmid}`, async (ctx) => {
+          await withRetries(c.timing.startAttempts, c.timing.startBackoffMs, () => g.start(sig(o)), {
             ...sig(o),
             onRetry: (err, n, wait) => ctx.log(`start attempt ${n} failed (${err instanceof Error ? err.message : String(err)}); retrying in ${wait} ms`, true),
           });
-          return { changed: true, message: `${ops.word} ${vmid} started` };
+          return { changed: true, message: `${g.word} ${vmid} started` };
         });
       }),
 
     stop: (vmid, o) =>
-      single(vmid, o, async (kind, steps) => {
-        const ops = guestOps(c, kind, vmid);
-        if ((await ops.status(sig(o))) === 'stopped') return steps.skip('stop', `${ops.word} ${vmid} is stopped`);
-        await steps.run('stop', `stopping ${ops.word} ${vmid}`, async () => {
-          await ops.shutdown(o.shutdownTimeoutSeconds ?? c.timing.shutdownTimeoutSeconds, sig(o));
-          return { changed: true, message: `${ops.word} ${vmid} stopped` };
+      single(vmid, o, async (g, steps) => {
+        if ((await g.status(sig(o))) === 'stopped') return steps.skip('stop', `${g.word} ${vmid} is stopped`);
+        await steps.run('stop', `stopping ${g.word} ${vmid}`, async () => {
+          await g.shutdown(o.shutdownTimeoutSeconds ?? c.timing.shutdownTimeoutSeconds, sig(o));
+          return { changed: true, message: `${g.word} ${vmid} stopped` };
         });
       }),
 
@@ -197,110 +189,87 @@ export function createGuestPipeline(deps: GuestPipelineDeps): GuestPipeline {
       const kind = await kindOf(c, vmid, o);
       if (!kind) {
         steps.skip('remove', `guest ${vmid} does not exist`);
-        return { changed: false, changedSteps: [], guest: absentSummary('lxc', vmid) };
+        return { changed: false, changedSteps: [], guest: absentSummary(kindNamed('lxc'), vmid) };
       }
-      const ops = guestOps(c, kind, vmid);
+      const g = guestOps(c, kind, vmid);
       const cfg = await readConfig(c, kind, vmid, o);
       if (cfg?.values['lock']) {
         const r = await settleLock(c, kind, vmid, cfg, { role: 'target', dryRun: false, onAction: (m) => o.emit({ step: 'recover', state: 'done', message: m, changed: true }) }, o);
         if (r.kind === 'removed') return { changed: true, changedSteps: ['recover'], guest: absentSummary(kind, vmid) };
       }
-      const running = (await ops.status(sig(o))) === 'running';
-      if (running && !o.force) throw new FailedPreconditionError(`${ops.word} ${vmid} is running; stop it first or pass force`);
-      await steps.run('remove', `removing ${ops.word} ${vmid}`, async () => {
+      const running = (await g.status(sig(o))) === 'running';
+      if (running && !o.force) throw new FailedPreconditionError(`${g.word} ${vmid} is running; stop it first or pass force`);
+      await steps.run('remove', `removing ${g.word} ${vmid}`, async () => {
         await c.inflight.track([vmid], async () => {
-          if (running) await ops.shutdown(c.timing.shutdownTimeoutSeconds, sig(o));
-          if (kind === 'lxc') await c.d.pct.destroy(vmid, { purge: o.purge ?? false }, sig(o));
-          else await c.d.qm.destroy(vmid, { purge: o.purge ?? false }, sig(o));
+          if (running) await g.shutdown(c.timing.shutdownTimeoutSeconds, sig(o));
+          await g.destroy({ purge: o.purge ?? false }, sig(o));
         });
-        return { changed: true, message: `${ops.word} ${vmid} removed` };
+        return { changed: true, message: `${g.word} ${vmid} removed` };
       });
       return { changed: true, changedSteps: steps.changedSteps, guest: absentSummary(kind, vmid) };
     },
 
     snapshot: (vmid, name, o) =>
-      single(vmid, o, async (kind, steps) => {
+      single(vmid, o, async (g, steps) => {
         parseOrThrow(snapshotNameSchema, name, 'name');
-        const ops = guestOps(c, kind, vmid);
-        if ((await ops.listSnapshots(sig(o))).some((s) => s.name === name)) return steps.skip('snapshot', `snapshot ${name} exists`);
+        if ((await g.listSnapshots(sig(o))).some((s) => s.name === name)) return steps.skip('snapshot', `snapshot ${name} exists`);
         await steps.run('snapshot', `snapshot ${name}`, async () => {
-          await ops.snapshot(name, o.description || undefined, sig(o));
+          await g.snapshot(name, o.description || undefined, sig(o));
           return { changed: true, message: `snapshot ${name} taken` };
         });
       }),
 
     rollback: (vmid, name, o) =>
-      single(vmid, o, async (kind, steps) => {
+      single(vmid, o, async (g, steps) => {
         parseOrThrow(snapshotNameSchema, name, 'name');
         await steps.run('rollback', `rolling back to ${name}`, async () => {
-          await c.inflight.track([vmid], () =>
-            kind === 'lxc' ? c.d.pct.rollback(vmid, name, o.start ?? false, sig(o)) : c.d.qm.rollback(vmid, name, o.start ?? false, sig(o)),
-          );
+          await g.rollback(name, o.start ?? false, sig(o));
           return { changed: true, message: `rolled back to ${name}` };
         });
       }),
 
     async exec(vmid, command, o) {
-      const kind = await requireKind(vmid, o);
+      const g = await requireGuest(vmid, o);
       if (command.length === 0) throw new InvalidArgumentError('command', command, 'must not be empty');
       const input = o.stdin === undefined || o.stdin.length === 0 ? undefined : o.stdin.toString();
       const timeoutMs = (o.timeoutSeconds && o.timeoutSeconds > 0 ? o.timeoutSeconds : 600) * 1000;
-      return guestOps(c, kind, vmid).exec(command, { mutating: true, timeoutMs, ...sig(o), ...(input !== undefined ? { input } : {}) });
+      return g.exec(command, { mutating: true, timeoutMs, ...sig(o), ...(input !== undefined ? { input } : {}) });
     },
 
     push: (vmid, path, content, o) =>
-      single(vmid, o, async (kind, steps) => {
+      single(vmid, o, async (g, steps) => {
         parseOrThrow(guestPathSchema, path, 'path');
         const mode = o.mode || '0644';
         if (!/^0?[0-7]{3,4}$/.test(mode)) throw new InvalidArgumentError('mode', mode, 'must be octal such as 0644');
         await steps.run('push', `writing ${path}`, async () => {
-          if (kind === 'lxc') {
-            const dir = await mkdtemp(join(tmpdir(), 'phoenix-push-'));
-            try {
-              const local = join(dir, 'content');
-              await writeFile(local, content, { mode: 0o600 });
-              await c.inflight.track([vmid], () => c.d.pct.push(vmid, local, path, { perms: mode }, sig(o)));
-            } finally {
-              await rm(dir, { recursive: true, force: true });
-            }
-          } else {
-            const b64 = Buffer.from(content).toString('base64');
-            const res = await c.inflight.track([vmid], () =>
-              c.d.qm.guestExec(vmid, ['sh', '-c', 'base64 -d > "$1" && chmod "$2" "$1"', 'phoenix-push', path, mode], { mutating: true, input: b64, ...sig(o) }),
-            );
-            if (res.exitCode !== 0) throw new FailedPreconditionError(`writing ${path} in VM ${vmid} failed: ${res.stderr.trim()}`);
-          }
+          await g.push(path, content, mode, sig(o));
           return { changed: true, message: `${path} written` };
         });
       }),
 
     runFeatures: (vmid, refs, o) =>
-      single(vmid, o, async (kind, steps) => {
-        const ops = guestOps(c, kind, vmid);
-        const cfg = await ops.config(sig(o));
+      single(vmid, o, async (g, steps) => {
+        const cfg = await g.config(sig(o));
         const record = recordOf(cfg);
-        const nv = kind === 'lxc' ? await c.d.facts.nvidia() : undefined;
-        const hasGpu =
-          kind === 'lxc' &&
-          (Object.entries(cfg.values).some(([k, v]) => /^dev\d+$/.test(k) && v.includes('/dev/nvidia')) ||
-            cfg.lxc.some((l) => l.key === 'lxc.mount.entry' && l.value.startsWith('/dev/nvidia')));
-        const features = resolveFeatures(refs, { guestKind: kind, inherited: new Set(record.keys()), hasGpu, nodeDriverVersion: nv?.driverVersion });
-        if ((await ops.status(sig(o))) !== 'running') throw new FailedPreconditionError(`${ops.word} ${vmid} must be running to install features`);
-        const spec = agentv1.GuestSpec.fromPartial({ vmid, type: kind === 'lxc' ? commonv1.GuestType.LXC : commonv1.GuestType.VM });
+        const features = resolveFeatures(refs, {
+          guestKind: g.kind,
+          inherited: new Set(record.keys()),
+          hasGpu: g.driver.configHasGpu(cfg),
+          nodeDriverVersion: await g.driver.nodeDriverVersion(c),
+        });
+        if ((await g.status(sig(o))) !== 'running') throw new FailedPreconditionError(`${g.word} ${vmid} must be running to install features`);
+        const spec = agentv1.GuestSpec.fromPartial({ vmid, type: g.driver.type });
         await runTail(c, {
           spec,
-          ops,
+          guest: g,
           steps,
-          featuresOnly: true,
-          o: { ...o, dryRun: false },
-          dry: false,
+          o,
           features,
           cfg,
           record,
           changedBefore: false,
           restartNeeded: false,
-          waitForAgent: false,
-        });
+        }, FEATURES_ONLY);
       }),
 
     listGuests: (opts) => listGuests(c, opts),
@@ -314,16 +283,16 @@ export function createGuestPipeline(deps: GuestPipelineDeps): GuestPipeline {
         ...(opts.isOperationActive ? { isOperationActive: opts.isOperationActive } : {}),
       };
       const named = typeof target === 'number' ? [target] : Array.isArray(target) ? target.map((t) => t.vmid) : [];
-      const candidates = new Map<number, Kind>();
+      const candidates = new Map<number, GuestKindDriver>();
       for (const vmid of named) {
         const kind = await kindOf(c, vmid, o);
         if (kind) candidates.set(vmid, kind);
       }
       // Every guest whose lock only an operation that died can have left.
       if (typeof target !== 'number') {
-        for (const g of await c.d.pct.list(sig(o))) if (['create', 'destroyed', 'disk'].includes(g.lock)) candidates.set(g.vmid, 'lxc');
-        for (const g of await listGuests(c, o)) {
-          if (g.type === commonv1.GuestType.VM && ['create', 'clone', 'destroyed'].includes(g.lock)) candidates.set(g.vmid, 'vm');
+        const guests = await listGuests(c, o);
+        for (const kind of KINDS) {
+          for (const g of guests) if (g.type === kind.type && kind.orphanLocks.includes(g.lock)) candidates.set(g.vmid, kind);
         }
       }
       for (const [vmid, kind] of candidates) {
@@ -332,7 +301,7 @@ export function createGuestPipeline(deps: GuestPipelineDeps): GuestPipeline {
         try {
           await settleLock(c, kind, vmid, cfg, { role: 'target', dryRun: false, onAction: (m) => actions.push(m) }, o);
         } catch (err) {
-          actions.push(`left ${kind === 'lxc' ? 'CT' : 'VM'} ${vmid} alone: ${err instanceof Error ? err.message : String(err)}`);
+          actions.push(`left ${kind.word} ${vmid} alone: ${err instanceof Error ? err.message : String(err)}`);
         }
       }
       return { actions };

@@ -12,7 +12,9 @@
 import { LockedError, NotFoundError } from '@phoenix/shared';
 import type { GuestConfig } from '../drivers/types.js';
 import { isActive, sig, type PipelineContext } from './context.js';
-import { readConfig, type Kind } from './guest-state.js';
+import type { GuestKindDriver } from './guest-kind.js';
+import { guestOps } from './guest-ops.js';
+import { readConfig } from './guest-state.js';
 import { sleep } from './retry.js';
 import type { PipelineOptions } from './types.js';
 
@@ -35,15 +37,13 @@ export interface LockHandling {
   onAction(message: string): void;
 }
 
-const word = (k: Kind) => (k === 'lxc' ? 'CT' : 'VM');
-
 /** Waits while a live operation holds the lock; then clears it if stale. */
-export async function settleLock(c: PipelineContext, kind: Kind, vmid: number, cfg: GuestConfig, h: LockHandling, o: PipelineOptions): Promise<LockOutcome> {
+export async function settleLock(c: PipelineContext, kind: GuestKindDriver, vmid: number, cfg: GuestConfig, h: LockHandling, o: PipelineOptions): Promise<LockOutcome> {
   let current = cfg;
   const deadline = Date.now() + c.timing.lockWaitMs;
   while (current.values['lock'] && isActive(c, vmid, o)) {
     if (Date.now() >= deadline) {
-      throw new LockedError(`${word(kind)} ${vmid} is locked (${current.values['lock']}) by a running operation`, { details: { vmid, lock: current.values['lock'] } });
+      throw new LockedError(`${kind.word} ${vmid} is locked (${current.values['lock']}) by a running operation`, { details: { vmid, lock: current.values['lock'] } });
     }
     await sleep(c.timing.lockPollMs, o.signal);
     const next = await readConfig(c, kind, vmid, o);
@@ -52,31 +52,27 @@ export async function settleLock(c: PipelineContext, kind: Kind, vmid: number, c
   }
   const lock = current.values['lock'];
   if (!lock) return { kind: 'clear', cfg: current };
+  const guest = guestOps(c, kind, vmid);
 
   if (HALF_MADE.has(lock) && h.role === 'target') {
     if (h.dryRun) return { kind: 'would-remove', lock };
-    h.onAction(`${word(kind)} ${vmid} was left half-made (lock ${lock}) by an operation that no longer runs: removing it`);
+    h.onAction(`${kind.word} ${vmid} was left half-made (lock ${lock}) by an operation that no longer runs: removing it`);
     await c.inflight.track([vmid], async () => {
-      if (kind === 'lxc') {
-        await c.d.pct.unlock(vmid, sig(o));
-        await c.d.pct.destroy(vmid, { purge: true, destroyUnreferencedDisks: true }, sig(o));
-      } else {
-        await c.d.qm.unlock(vmid, sig(o));
-        await c.d.qm.destroy(vmid, { purge: true, destroyUnreferencedDisks: true }, sig(o));
-      }
+      await guest.unlock(sig(o));
+      await guest.destroy({ purge: true, destroyUnreferencedDisks: true }, sig(o));
     });
     return { kind: 'removed' };
   }
   if (HALF_MADE.has(lock)) {
-    throw new LockedError(`${word(kind)} ${vmid} is itself half-made (lock ${lock}); ensure it before cloning from it`, { details: { vmid, lock } });
+    throw new LockedError(`${kind.word} ${vmid} is itself half-made (lock ${lock}); ensure it before cloning from it`, { details: { vmid, lock } });
   }
   if (UNLOCKABLE.has(lock)) {
     if (h.dryRun) return { kind: 'would-unlock', cfg: current, lock };
-    h.onAction(`${word(kind)} ${vmid} kept lock '${lock}' from an operation that no longer runs: unlocking`);
-    await c.inflight.track([vmid], () => (kind === 'lxc' ? c.d.pct.unlock(vmid, sig(o)) : c.d.qm.unlock(vmid, sig(o))));
+    h.onAction(`${kind.word} ${vmid} kept lock '${lock}' from an operation that no longer runs: unlocking`);
+    await guest.unlock(sig(o));
     const after = await readConfig(c, kind, vmid, o);
-    if (!after) throw new NotFoundError(`${word(kind)} ${vmid} disappeared while it was unlocked`);
+    if (!after) throw new NotFoundError(`${kind.word} ${vmid} disappeared while it was unlocked`);
     return { kind: 'unlocked', cfg: after, lock };
   }
-  throw new LockedError(`${word(kind)} ${vmid} is locked (${lock}); not a lock Phoenix may clear`, { details: { vmid, lock } });
+  throw new LockedError(`${kind.word} ${vmid} is locked (${lock}); not a lock Phoenix may clear`, { details: { vmid, lock } });
 }

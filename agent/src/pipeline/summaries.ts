@@ -2,7 +2,9 @@
 import type { agentv1} from '@phoenix/shared';
 import { NotFoundError, commonv1 } from '@phoenix/shared';
 import { sig, type PipelineContext } from './context.js';
-import { readConfig, recordOf, type Kind } from './guest-state.js';
+import type { GuestKindDriver } from './guest-kind.js';
+import { readConfig, recordOf } from './guest-state.js';
+import { KINDS } from './kinds.js';
 
 interface PveGuestJson {
   vmid: number | string;
@@ -32,10 +34,10 @@ function status(s: string | undefined): commonv1.GuestStatus {
   }
 }
 
-function toSummary(kind: Kind, g: PveGuestJson): commonv1.GuestSummary {
+function toSummary(kind: GuestKindDriver, g: PveGuestJson): commonv1.GuestSummary {
   return {
     vmid: Number(g.vmid),
-    type: kind === 'lxc' ? commonv1.GuestType.LXC : commonv1.GuestType.VM,
+    type: kind.type,
     name: g.name ?? '',
     status: status(g.status),
     template: Number(g.template ?? 0) === 1,
@@ -50,33 +52,33 @@ function toSummary(kind: Kind, g: PveGuestJson): commonv1.GuestSummary {
   };
 }
 
-async function list(c: PipelineContext, kind: Kind, o?: { signal?: AbortSignal }): Promise<commonv1.GuestSummary[]> {
-  const path = `/nodes/${c.node}/${kind === 'lxc' ? 'lxc' : 'qemu'}`;
+async function list(c: PipelineContext, kind: GuestKindDriver, o?: { signal?: AbortSignal }): Promise<commonv1.GuestSummary[]> {
+  const path = `/nodes/${c.node}/${kind.apiPath}`;
   const rows = (await c.d.pvesh.get<PveGuestJson[]>(path, {}, sig(o))) ?? [];
   return rows.map((r) => toSummary(kind, r));
 }
 
 /** Every guest on the node, sorted by VMID (snapshots are left empty; getGuest fills them). */
 export async function listGuests(c: PipelineContext, o?: { signal?: AbortSignal }): Promise<commonv1.GuestSummary[]> {
-  const [cts, vms] = await Promise.all([list(c, 'lxc', o), list(c, 'vm', o)]);
-  return [...cts, ...vms].sort((a, b) => a.vmid - b.vmid);
+  const lists = await Promise.all(KINDS.map((k) => list(c, k, o)));
+  return lists.flat().sort((a, b) => a.vmid - b.vmid);
 }
 
-export async function summaryOf(c: PipelineContext, kind: Kind, vmid: number, o?: { signal?: AbortSignal }): Promise<commonv1.GuestSummary> {
+export async function summaryOf(c: PipelineContext, kind: GuestKindDriver, vmid: number, o?: { signal?: AbortSignal }): Promise<commonv1.GuestSummary> {
   const found = (await list(c, kind, o)).find((g) => g.vmid === vmid);
-  if (!found) throw new NotFoundError(`${kind === 'lxc' ? 'CT' : 'VM'} ${vmid} does not exist on ${c.node}`);
-  const snaps = kind === 'lxc' ? await c.d.pct.listSnapshots(vmid, sig(o)) : await c.d.qm.listSnapshots(vmid, sig(o));
+  if (!found) throw new NotFoundError(`${kind.word} ${vmid} does not exist on ${c.node}`);
+  const snaps = await kind.tool(c.d).listSnapshots(vmid, sig(o));
   found.snapshots = snaps.map((s) => s.name);
   return found;
 }
 
 /** An empty summary for results of dry runs and removals. */
-export function absentSummary(kind: Kind, vmid: number): commonv1.GuestSummary {
+export function absentSummary(kind: GuestKindDriver, vmid: number): commonv1.GuestSummary {
   return { ...toSummary(kind, { vmid }), status: commonv1.GuestStatus.UNSPECIFIED };
 }
 
 export async function getGuest(c: PipelineContext, vmid: number, o?: { signal?: AbortSignal }): Promise<agentv1.GetGuestResponse> {
-  for (const kind of ['lxc', 'vm'] as const) {
+  for (const kind of KINDS) {
     const cfg = await readConfig(c, kind, vmid, o);
     if (!cfg) continue;
     const config: Record<string, string> = { ...cfg.values };

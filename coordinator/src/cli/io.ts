@@ -1,5 +1,4 @@
 /** Where the CLI writes (data on stdout, messages on stderr) and how it renders data. */
-import { stringify } from 'yaml';
 import { InvalidArgumentError } from '@phoenix/shared';
 
 export interface CliIO {
@@ -23,10 +22,10 @@ export function parseFormat(value: string): OutputFormat {
   throw new InvalidArgumentError('--output', value, `must be one of ${OUTPUT_FORMATS.join(', ')}`);
 }
 
-/** json and yaml print `data`; table prints what `table()` returns. */
-export function render(io: CliIO, format: OutputFormat, data: unknown, table: () => string): void {
+/** json and yaml print `data`; table prints what `table()` returns. The YAML writer loads only when asked for. */
+export async function render(io: CliIO, format: OutputFormat, data: unknown, table: () => string): Promise<void> {
   if (format === 'json') io.out(`${JSON.stringify(data, null, 2)}\n`);
-  else if (format === 'yaml') io.out(stringify(data, { lineWidth: 0 }));
+  else if (format === 'yaml') io.out((await import('yaml')).stringify(data, { lineWidth: 0 }));
   else io.out(table());
 }
 

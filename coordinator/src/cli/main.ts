@@ -1,5 +1,6 @@
 /** Entry of the `phoenix` bin: runs the command, maps any error to the shared exit codes. */
 import { CommanderError } from '@commander-js/extra-typings';
+import { config as zodConfig } from 'zod/v4/core';
 import { ExitCode, exitCodeOf, isPhoenixError } from '@phoenix/shared';
 import { processIO, type CliIO } from './io.js';
 import { buildProgram } from './program.js';
@@ -30,5 +31,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
 }
 
 export async function run(): Promise<void> {
+  // One command, one parse of each schema: compiling zod's fast paths costs more than they save.
+  zodConfig({ jitless: true });
   process.exitCode = await main(process.argv.slice(2));
 }

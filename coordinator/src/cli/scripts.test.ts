@@ -6,7 +6,7 @@ import { readSpecScripts } from './scripts.js';
 import type { CompiledSpec } from '../spec/compile.js';
 
 const specWith = (...scripts: string[]) =>
-  ({ guests: scripts.map((s, i) => ({ path: `containers.${i}`, source: { applicationScript: s } })) }) as unknown as CompiledSpec;
+  ({ guests: scripts.map((s, i) => ({ path: `containers.${i}`, applicationScript: s })) }) as unknown as CompiledSpec;
 
 describe('cli - application scripts beside the spec', () => {
   it('reads script files relative to the spec and leaves library names alone', async () => {

@@ -13,7 +13,7 @@ const MAX_SCRIPT_BYTES = 256 * 1024;
 export async function readSpecScripts(spec: CompiledSpec, specPath: string): Promise<Record<string, string>> {
   const files: Record<string, string> = {};
   for (const g of spec.guests) {
-    const name = (g.source as { applicationScript?: string }).applicationScript;
+    const name = g.applicationScript;
     if (!name || name in files || !(name.includes('/') || name.endsWith('.sh'))) continue;
     const file = isAbsolute(name) ? name : resolve(dirname(specPath), name);
     const info = await stat(file).catch(() => undefined);

@@ -65,10 +65,10 @@ function stepsFor(g: CompiledGuest, exists: boolean, cloned: boolean, inherited:
     { name: 'configure', reason: 'apply cores, memory, network, mounts, passthrough', estSeconds: STEP_SECONDS.configure },
     { name: 'start', reason: 'guest is new', estSeconds: STEP_SECONDS.start },
   ];
-  for (const f of g.features) {
+  for (const { name: f } of g.features) {
     if (!inherited.has(f)) steps.push({ name: `feature:${f}`, reason: 'not installed', estSeconds: STEP_SECONDS.feature });
   }
-  if ((g.source as { applicationScript?: string }).applicationScript) steps.push({ name: 'application', reason: 'new guest', estSeconds: STEP_SECONDS.application });
+  if (g.applicationScript) steps.push({ name: 'application', reason: 'new guest', estSeconds: STEP_SECONDS.application });
   if (g.snapshotAsTemplate) steps.push({ name: 'template', reason: `snapshot '${g.snapshotAsTemplate}' for clones`, estSeconds: STEP_SECONDS.template });
   return steps;
 }
@@ -209,7 +209,7 @@ export async function buildPlan(spec: CompiledSpec, view: ClusterView, options: 
       vmid,
       node: b.node,
       action: b.exists ? 'none' : 'create',
-      steps: stepsFor(g, b.exists, b.parentId !== undefined, new Set(g.ancestors.flatMap((a) => byName.get(a)?.features ?? []))),
+      steps: stepsFor(g, b.exists, b.parentId !== undefined, new Set(g.ancestors.flatMap((a) => (byName.get(a)?.features ?? []).map((f) => f.name)))),
       dependsOn: [...deps],
       ...(b.parentId && !b.exists ? { cloneSource: b.parentId } : {}),
       ...(agentSpec ? { spec: agentSpec } : {}),

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { parse } from 'yaml';
+import { parseYamlText } from '../spec/yaml-read.js';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { clusterNameSchema, describeZodError, InvalidArgumentError, loadTlsMaterial, tlsPathsSchema, type TlsMaterial } from '@phoenix/shared';
 
@@ -25,12 +25,13 @@ export type ClusterContext = z.infer<typeof contextSchema>;
 export async function loadContext(path: string | undefined): Promise<ClusterContext> {
   const file = path ?? process.env['PHOENIX_CONTEXT'];
   if (!file) throw new InvalidArgumentError('--context', file, 'no cluster context: pass --context <file> or set PHOENIX_CONTEXT');
-  let data: unknown;
+  let text: string;
   try {
-    data = parse(await readFile(file, 'utf8'));
+    text = await readFile(file, 'utf8');
   } catch (cause) {
     throw new InvalidArgumentError('--context', file, 'cannot read the context file', { cause });
   }
+  const data = parseYamlText(text, file);
   const r = contextSchema.safeParse(data);
   if (!r.success) throw new InvalidArgumentError('context', file, describeZodError(r.error, data).join('; '), { cause: r.error });
   return r.data;

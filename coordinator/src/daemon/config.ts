@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parse } from 'yaml';
+import { parseYamlText } from '../spec/yaml-read.js';
 import { z } from 'zod';
 import { describeZodError, HEARTBEAT_INTERVAL_SECONDS, InvalidArgumentError, secretFile, type MetricsListen } from '@phoenix/shared';
 import { contextSchema, type ClusterContext } from '../context/index.js';
@@ -104,11 +104,12 @@ export function parseCoordinatorConfig(document: unknown, options: CompileCoordi
 }
 
 export async function loadCoordinatorConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<CompiledCoordinatorConfig> {
-  let data: unknown;
+  let text: string;
   try {
-    data = parse(await readFile(path, 'utf8'));
+    text = await readFile(path, 'utf8');
   } catch (cause) {
     throw new InvalidArgumentError('--config', path, 'cannot read the config file', { cause });
   }
+  const data = parseYamlText(text, path);
   return parseCoordinatorConfig(data, { source: path, baseDir: dirname(resolve(path)), env });
 }

@@ -1,18 +1,17 @@
 /**
  * A compiled guest plus its placement and allocations → the GuestSpec the agent converges to.
- * Everything node-specific (VMID, addresses, GPU indices, storage) is decided before this point;
- * this is a pure translation.
+ * Everything node-specific (VMID, addresses, GPU indices, storage) is decided before this point
+ * and every default is applied by compileSpec(); this is a pure translation.
  */
 import { commonv1, type agentv1 } from '@phoenix/shared';
-import type { CompiledGuest } from '../spec/compile.js';
-import type { ContainerSpec, VmSpec } from '../spec/guest.js';
+import type { CompiledContainer, CompiledGuest, CompiledVm } from '../spec/compile.js';
 
 export interface GuestBinding {
   vmid: number;
   node: string;
   /** Storage for the root disk chosen by the scheduler. */
   storage: string;
-  /** GPU indices on the node. */
+  /** GPU indices on the node: shared devices for a container, PCI passthrough for a VM. */
   gpus: readonly number[];
   /** Address with prefix (10.0.0.5/24), 'dhcp', or undefined. */
   ip: string | undefined;
@@ -44,36 +43,78 @@ function source(g: CompiledGuest, b: GuestBinding): agentv1.GuestSource | undefi
   return undefined;
 }
 
-function stringParams(value: unknown): Record<string, string> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return {};
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(value)) if (typeof v === 'string' || typeof v === 'number') out[k] = String(v);
-  return out;
+function applicationScript(name: string | undefined, b: GuestBinding): agentv1.Script | undefined {
+  if (!name) return undefined;
+  const inline = b.scripts?.[name];
+  return inline !== undefined ? { name: '', content: inline, args: [] } : { name, content: '', args: [] };
+}
+
+/** The GuestSpec fields whose values depend on the kind. */
+type KindFields = Pick<
+  agentv1.GuestSpec,
+  'type' | 'swapMib' | 'mountPoints' | 'idMaps' | 'lxcFeatures' | 'unprivileged' | 'apparmorProfile' | 'convertToTemplate' | 'vm' | 'rawLxc'
+>;
+
+function lxcPart(g: CompiledContainer): KindFields {
+  const mountPoints: agentv1.MountPoint[] = [];
+  for (const m of g.mounts) {
+    if (m.type === 'bind') mountPoints.push({ index: mountPoints.length, volume: m.hostPath, path: m.path, readOnly: m.readOnly, backup: false, shared: false });
+    else if (m.type === 'volume' && m.path) mountPoints.push({ index: mountPoints.length, volume: `${m.storage}:${m.sizeGiB}`, path: m.path, readOnly: false, backup: true, shared: false });
+  }
+  const { lxc } = g;
+  return {
+    type: commonv1.GuestType.LXC,
+    swapMib: g.swapMiB,
+    mountPoints,
+    idMaps: lxc.idmap.map((m) => ({ kind: m.type === 'uid' ? 'u' : 'g', containerStart: m.containerId, hostStart: m.hostId, count: m.size })),
+    lxcFeatures: { nesting: lxc.pveFeatures.nesting, keyctl: lxc.pveFeatures.keyctl, fuse: lxc.pveFeatures.fuse, mount: [...lxc.pveFeatures.mount] },
+    unprivileged: lxc.unprivileged,
+    apparmorProfile: lxc.apparmor?.profile ?? '',
+    convertToTemplate: false,
+    vm: undefined,
+    rawLxc: [...lxc.rawLines],
+  };
+}
+
+function vmPart(g: CompiledVm): KindFields {
+  const { vm } = g;
+  return {
+    type: commonv1.GuestType.VM,
+    swapMib: 0,
+    mountPoints: [],
+    idMaps: [],
+    lxcFeatures: undefined,
+    unprivileged: false,
+    apparmorProfile: '',
+    convertToTemplate: vm.convertToTemplate,
+    vm: {
+      bios: vm.bios ?? '',
+      machine: vm.machine ?? '',
+      osType: 'l26',
+      cpuType: vm.cpuType ?? '',
+      guestAgent: true,
+      cloudInit: { user: vm.cloudInit.user ?? '', sshKeys: [], passwordSecretRef: '', userData: '', networkData: '' },
+      extraDisks: [],
+      iso: '',
+      bootOrder: [],
+    },
+    rawLxc: [],
+  };
 }
 
 export function toAgentSpec(g: CompiledGuest, b: GuestBinding): agentv1.GuestSpec {
-  const src = g.source as Partial<ContainerSpec & VmSpec>;
-  const isCt = g.kind === 'container';
   const nic = g.network;
-  const start = src.start;
-  const mountPoints: agentv1.MountPoint[] = [];
-  let mpIndex = 0;
-  for (const m of g.mounts) {
-    if (m.type === 'bind' && isCt) mountPoints.push({ index: mpIndex++, volume: m.hostPath, path: m.path, readOnly: m.readOnly, backup: false, shared: false });
-    else if (m.type === 'volume' && isCt && m.path) mountPoints.push({ index: mpIndex++, volume: `${m.storage}:${m.sizeGiB}`, path: m.path, readOnly: false, backup: true, shared: false });
-  }
-  const features = g.features.map((name) => ({
-    name,
-    params: { ...stringParams(src.appConfig?.[name]), ...(b.featureParams?.[name] ?? {}) },
-  }));
+  const start = g.start;
+  const isCt = g.kind === 'container';
+  const k = isCt ? lxcPart(g) : vmPart(g);
   const spec: agentv1.GuestSpec = {
     vmid: b.vmid,
-    type: isCt ? commonv1.GuestType.LXC : commonv1.GuestType.VM,
+    type: k.type,
     hostname: g.name,
     source: source(g, b),
     cores: g.cores,
     memoryMib: g.memoryMiB,
-    swapMib: isCt ? g.swapMiB : 0,
+    swapMib: k.swapMib,
     rootDisk: { storage: b.storage, sizeGib: g.diskGiB },
     networks: [
       {
@@ -90,41 +131,23 @@ export function toAgentSpec(g: CompiledGuest, b: GuestBinding): agentv1.GuestSpe
     ],
     nameservers: [...nic.nameservers],
     searchDomain: '',
-    mountPoints,
-    idMaps: (src.idmap ?? []).map((m) => ({ kind: m.type === 'uid' ? 'u' : 'g', containerStart: m.containerId, hostStart: m.hostId, count: m.size })),
-    lxcFeatures: isCt
-      ? { nesting: src.pveFeatures?.nesting ?? false, keyctl: src.pveFeatures?.keyctl ?? false, fuse: src.pveFeatures?.fuse ?? false, mount: [...(src.pveFeatures?.mount ?? [])] }
-      : undefined,
-    unprivileged: isCt ? (src.unprivileged ?? true) : false,
-    apparmorProfile: src.apparmor?.profile ?? '',
+    mountPoints: k.mountPoints,
+    idMaps: k.idMaps,
+    lxcFeatures: k.lxcFeatures,
+    unprivileged: k.unprivileged,
+    apparmorProfile: k.apparmorProfile,
     gpu: { indices: [...b.gpus] },
-    onboot: start?.onBoot ?? false,
-    startup: start?.order !== undefined ? { order: start.order, upDelaySeconds: start.upDelaySeconds ?? 0, downDelaySeconds: start.downDelaySeconds ?? 0 } : undefined,
-    tags: [...(src.tags ?? [])],
-    features,
-    applicationScript: src.applicationScript
-      ? b.scripts?.[src.applicationScript] !== undefined
-        ? { name: '', content: b.scripts[src.applicationScript]!, args: [] }
-        : { name: src.applicationScript, content: '', args: [] }
-      : undefined,
-    healthCheck: src.healthCheck ? { command: [...src.healthCheck.command], retries: src.healthCheck.retries, intervalSeconds: src.healthCheck.intervalSeconds } : undefined,
+    onboot: start.onBoot,
+    startup: start.order !== undefined ? { order: start.order, upDelaySeconds: start.upDelaySeconds, downDelaySeconds: start.downDelaySeconds } : undefined,
+    tags: [...g.tags],
+    features: g.features.map((f) => ({ name: f.name, params: { ...f.params, ...(b.featureParams?.[f.name] ?? {}) } })),
+    applicationScript: applicationScript(g.applicationScript, b),
+    healthCheck: g.healthCheck ? { command: [...g.healthCheck.command], retries: g.healthCheck.retries, intervalSeconds: g.healthCheck.intervalSeconds } : undefined,
     templateSnapshot: g.snapshotAsTemplate ?? '',
-    convertToTemplate: !isCt && (src.convertToTemplate ?? false),
-    vm: isCt
-      ? undefined
-      : {
-          bios: src.bios ?? '',
-          machine: src.machine ?? '',
-          osType: 'l26',
-          cpuType: src.cpuType ?? '',
-          guestAgent: true,
-          cloudInit: { user: src.cloudInit?.user ?? '', sshKeys: [], passwordSecretRef: '', userData: '', networkData: '' },
-          extraDisks: [],
-          iso: '',
-          bootOrder: [],
-        },
-    description: src.description ?? '',
-    rawLxc: isCt ? [...(src.lxcRaw ?? [])] : [],
+    convertToTemplate: k.convertToTemplate,
+    vm: k.vm,
+    description: g.description,
+    rawLxc: k.rawLxc,
   };
   return spec;
 }

@@ -61,6 +61,49 @@ describe('compileSpec', () => {
     expect(order.indexOf('ubuntu-cloud')).toBeLessThan(order.indexOf('ci-runner'));
   });
 
+  it('compiles each kind into its own section with every default applied', () => {
+    const spec = base();
+    spec.defaults = { container: { unprivileged: false } };
+    spec.containers?.push({
+      name: 'app',
+      template: 'ubuntu',
+      unprivileged: false,
+      pveFeatures: { nesting: true },
+      idmap: [{ type: 'uid', containerId: 1000, hostId: 1000 }],
+      lxcRaw: ['lxc.mount.auto: sys:rw'],
+      applicationScript: 'app.sh',
+      appConfig: { base_setup: { user: 'ops', port: 8080, nested: { no: 1 } } },
+      features: ['base_setup'],
+      start: { onBoot: true, order: 2 },
+      tags: ['web'],
+    });
+    spec.containers![0] = { ...spec.containers![0]!, unprivileged: false };
+    spec.vms = [{ name: 'vm', template: 'cloud', convertToTemplate: true, bios: 'ovmf', cloudInit: { user: 'ops' }, gpu: { count: 1, devices: [3] } }];
+    spec.templates?.push({ kind: 'cloud-image', name: 'cloud', file: 'noble.img' });
+    const byName = new Map(compileSpec(parseSpec(spec)).guests.map((g) => [g.name, g]));
+    const app = byName.get('app');
+    expect(app?.kind).toBe('container');
+    if (app?.kind !== 'container') return;
+    expect(app.lxc).toEqual({
+      unprivileged: false,
+      pveFeatures: { nesting: true, keyctl: false, fuse: false, mknod: false, mount: [] },
+      apparmor: undefined,
+      idmap: [{ type: 'uid', containerId: 1000, hostId: 1000, size: 1 }],
+      rawLines: ['lxc.mount.auto: sys:rw'],
+    });
+    expect(app.features).toEqual([{ name: 'base_setup', params: { user: 'ops', port: '8080' } }]);
+    expect(app.applicationScript).toBe('app.sh');
+    expect(app.start).toEqual({ onBoot: true, order: 2, upDelaySeconds: 0, downDelaySeconds: 0 });
+    expect(app.tags).toEqual(['web']);
+    expect(app.description).toBe('');
+    const vm = byName.get('vm');
+    expect(vm?.kind).toBe('vm');
+    if (vm?.kind !== 'vm') return;
+    expect(vm.vm).toMatchObject({ bios: 'ovmf', convertToTemplate: true, cloudInit: { user: 'ops' }, openshift: undefined });
+    expect(vm.gpu).toMatchObject({ count: 1, devices: [3], passthrough: 'pci' });
+    expect(vm.swapMiB).toBe(0);
+  });
+
   it('names the path and the value of an unknown field, a wrong type and a bad enum', () => {
     const spec = base() as Record<string, unknown>;
     (spec['containers'] as Record<string, unknown>[])[1] = { name: 'web', template: 'base', cpus: 4, memoryMiB: 'lots' };

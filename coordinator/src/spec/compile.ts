@@ -47,14 +47,37 @@ export interface CompiledPlacement {
   readonly antiAffinity: readonly string[];
 }
 
-export interface CompiledGuest {
-  readonly kind: GuestKind;
+/** A feature to install, with the parameters the spec gives it (`appConfig.<feature>`). */
+export interface CompiledFeature {
+  readonly name: string;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+export interface CompiledStart {
+  readonly onBoot: boolean;
+  /** Startup order; undefined leaves the order to Proxmox. */
+  readonly order: number | undefined;
+  readonly upDelaySeconds: number;
+  readonly downDelaySeconds: number;
+}
+
+export interface CompiledHealthCheck {
+  readonly command: readonly string[];
+  readonly retries: number;
+  readonly intervalSeconds: number;
+}
+
+/** What every guest has, whatever its kind. */
+interface CompiledGuestBase {
   readonly name: string;
   readonly vmid: number | undefined;
   /** Where it was declared, e.g. `containers.3` or `openshift.0.nodes.1`. */
   readonly path: string;
+  readonly description: string;
+  readonly tags: readonly string[];
   readonly cores: number;
   readonly memoryMiB: number;
+  /** Swap of a container; 0 for a VM. */
   readonly swapMiB: number;
   readonly diskGiB: number;
   readonly storage: string | undefined;
@@ -64,21 +87,62 @@ export interface CompiledGuest {
   readonly network: CompiledNic;
   readonly mounts: readonly Mount[];
   readonly gpu: CompiledGpu | undefined;
-  readonly features: readonly string[];
+  readonly features: readonly CompiledFeature[];
+  /** Script run inside the guest after the features: a library name or a file beside the spec. */
+  readonly applicationScript: string | undefined;
+  readonly appConfig: Readonly<Record<string, unknown>>;
+  readonly healthCheck: CompiledHealthCheck | undefined;
+  readonly start: CompiledStart;
   readonly dependencies: readonly string[];
   readonly placement: CompiledPlacement;
   readonly snapshotAsTemplate: string | undefined;
+  readonly lifecycleSnapshots: { readonly beforeFeatures: string | undefined; readonly afterFeatures: string | undefined };
   /** Other guests clone from this one. */
   readonly isTemplateGuest: boolean;
-  readonly openshift: { readonly cluster: string; readonly role: 'control-plane' | 'worker' } | undefined;
-  /** The declaration as written (after zod defaults), for the later pipeline steps. */
-  readonly source: ContainerSpec | VmSpec | OpenShiftNodeSource;
+  /** Application-layer settings, carried for the application steps. */
+  readonly ports: readonly string[];
+  readonly firewall: NonNullable<ContainerSpec['firewall']> | undefined;
+  readonly dockerStacks: readonly { readonly name: string; readonly environment: string }[];
 }
 
-export interface OpenShiftNodeSource {
-  readonly cluster: string;
-  readonly node: OpenShiftClusterSpec['nodes'][number];
+export interface CompiledLxc {
+  readonly unprivileged: boolean;
+  readonly pveFeatures: {
+    readonly nesting: boolean;
+    readonly keyctl: boolean;
+    readonly fuse: boolean;
+    readonly mknod: boolean;
+    readonly mount: readonly string[];
+  };
+  readonly apparmor: { readonly profile: string; readonly allowNesting: boolean } | undefined;
+  readonly idmap: NonNullable<ContainerSpec['idmap']>;
+  /** Raw `lxc.*` lines, each kept whole. */
+  readonly rawLines: readonly string[];
 }
+
+export interface CompiledVmSettings {
+  readonly bios: 'seabios' | 'ovmf' | undefined;
+  readonly machine: 'i440fx' | 'q35' | undefined;
+  readonly cpuType: string | undefined;
+  readonly cloudInit: { readonly user: string | undefined; readonly searchDomain: string | undefined };
+  /** Turned into a Proxmox template at the end (qm template). */
+  readonly convertToTemplate: boolean;
+  /** The OpenShift cluster this VM is a node of. */
+  readonly openshift: { readonly cluster: string; readonly role: 'control-plane' | 'worker' } | undefined;
+}
+
+export interface CompiledContainer extends CompiledGuestBase {
+  readonly kind: 'container';
+  readonly lxc: CompiledLxc;
+}
+
+export interface CompiledVm extends CompiledGuestBase {
+  readonly kind: 'vm';
+  readonly vm: CompiledVmSettings;
+}
+
+/** A guest with every default applied and every reference resolved, by kind. */
+export type CompiledGuest = CompiledContainer | CompiledVm;
 
 export interface CompiledTemplate {
   readonly name: string;
@@ -201,11 +265,9 @@ export function compileSpec(spec: Spec): CompiledSpec {
   };
 }
 
-interface Declared {
-  readonly kind: GuestKind;
-  readonly path: string;
-  readonly spec: ContainerSpec | VmSpec;
-}
+type Declared =
+  | { readonly kind: 'container'; readonly path: string; readonly spec: ContainerSpec }
+  | { readonly kind: 'vm'; readonly path: string; readonly spec: VmSpec };
 
 interface GuestContext {
   readonly spec: Spec;
@@ -324,7 +386,7 @@ function compileTemplates(
       issues.add(`${path}.guest`, t.guest, 'unknown guest');
     } else {
       const own = source.spec.snapshotAsTemplate;
-      const vmTemplate = source.kind === 'vm' && (source.spec as VmSpec).convertToTemplate === true;
+      const vmTemplate = source.kind === 'vm' && source.spec.convertToTemplate === true;
       if (vmTemplate) {
         // A Proxmox template is cloned whole, never from a snapshot.
         if (snapshot !== undefined) issues.add(`${path}.snapshot`, snapshot, `"${t.guest}" becomes a Proxmox template, which is cloned whole`);
@@ -359,7 +421,7 @@ function compileGuest(d: Declared, ctx: GuestContext): CompiledGuest {
   const g = d.spec;
   const defaults = (d.kind === 'container' ? spec.defaults.container : spec.defaults.vm) ?? {};
   const builtin = BUILTIN_SIZES[d.kind];
-  const ct = d.kind === 'container' ? (g as ContainerSpec) : undefined;
+  const ct = d.kind === 'container' ? d.spec : undefined;
 
   let template: CompiledTemplate | undefined;
   if (g.template !== undefined) {
@@ -413,7 +475,7 @@ function compileGuest(d: Declared, ctx: GuestContext): CompiledGuest {
     const parent = ctx.byName.get(template.guest);
     if (parent?.kind === 'container') {
       const mine = ct.unprivileged ?? defaults.unprivileged ?? true;
-      const theirs = (parent.spec as ContainerSpec).unprivileged ?? spec.defaults.container?.unprivileged ?? true;
+      const theirs = parent.spec.unprivileged ?? spec.defaults.container?.unprivileged ?? true;
       if (mine !== theirs) {
         issues.add(`${d.path}.unprivileged`, mine, `a clone keeps the mode of "${template.guest}" (unprivileged: ${theirs})`);
       }
@@ -430,14 +492,14 @@ function compileGuest(d: Declared, ctx: GuestContext): CompiledGuest {
   const isTemplateGuest = [...ctx.templates.values()].some((t) => t.kind === 'guest' && t.guest === g.name);
   const templateSnapshot = [...ctx.templates.values()].find((t) => t.guest === g.name)?.snapshot;
 
-  return {
-    kind: d.kind,
+  const start = g.start;
+  const base: Omit<CompiledGuestBase, 'cores' | 'swapMiB'> = {
     name: g.name,
     vmid: g.vmid,
     path: d.path,
-    cores: g.cores ?? defaults.cores ?? builtin.cores,
+    description: g.description ?? '',
+    tags: g.tags ?? [],
     memoryMiB: g.memoryMiB ?? defaults.memoryMiB ?? builtin.memoryMiB,
-    swapMiB: ct ? (ct.swapMiB ?? defaults.swapMiB ?? builtin.swapMiB) : 0,
     diskGiB: g.diskGiB ?? defaults.diskGiB ?? builtin.diskGiB,
     storage: g.storage ?? defaults.storage,
     template,
@@ -445,7 +507,16 @@ function compileGuest(d: Declared, ctx: GuestContext): CompiledGuest {
     network,
     mounts: g.mounts ?? [],
     gpu,
-    features,
+    features: features.map((name) => ({ name, params: stringParams(g.appConfig?.[name]) })),
+    applicationScript: g.applicationScript,
+    appConfig: g.appConfig ?? {},
+    healthCheck: g.healthCheck,
+    start: {
+      onBoot: start?.onBoot ?? false,
+      order: start?.order,
+      upDelaySeconds: start?.upDelaySeconds ?? 0,
+      downDelaySeconds: start?.downDelaySeconds ?? 0,
+    },
     dependencies,
     placement: {
       node: placement.node,
@@ -453,10 +524,61 @@ function compileGuest(d: Declared, ctx: GuestContext): CompiledGuest {
       antiAffinity: placement.antiAffinity ?? [],
     },
     snapshotAsTemplate: g.snapshotAsTemplate ?? templateSnapshot,
+    lifecycleSnapshots: {
+      beforeFeatures: g.lifecycleSnapshots?.beforeFeatures,
+      afterFeatures: g.lifecycleSnapshots?.afterFeatures,
+    },
     isTemplateGuest,
-    openshift: undefined,
-    source: g,
+    ports: g.ports ?? [],
+    firewall: g.firewall,
+    dockerStacks: g.dockerStacks ?? [],
   };
+  const cores = g.cores ?? defaults.cores ?? builtin.cores;
+  if (d.kind === 'container') {
+    const c = d.spec;
+    return {
+      ...base,
+      kind: 'container',
+      cores,
+      swapMiB: c.swapMiB ?? defaults.swapMiB ?? builtin.swapMiB,
+      lxc: {
+        unprivileged: c.unprivileged ?? defaults.unprivileged ?? true,
+        pveFeatures: {
+          nesting: c.pveFeatures?.nesting ?? false,
+          keyctl: c.pveFeatures?.keyctl ?? false,
+          fuse: c.pveFeatures?.fuse ?? false,
+          mknod: c.pveFeatures?.mknod ?? false,
+          mount: c.pveFeatures?.mount ?? [],
+        },
+        apparmor: c.apparmor,
+        idmap: c.idmap ?? [],
+        rawLines: c.lxcRaw ?? [],
+      },
+    };
+  }
+  const v = d.spec;
+  return {
+    ...base,
+    kind: 'vm',
+    cores,
+    swapMiB: 0,
+    vm: {
+      bios: v.bios,
+      machine: v.machine,
+      cpuType: v.cpuType,
+      cloudInit: { user: v.cloudInit?.user, searchDomain: v.cloudInit?.searchDomain },
+      convertToTemplate: v.convertToTemplate ?? false,
+      openshift: undefined,
+    },
+  };
+}
+
+/** Feature parameters from `appConfig.<feature>`: its string and number values. */
+function stringParams(value: unknown): Record<string, string> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value)) if (typeof v === 'string' || typeof v === 'number') out[k] = String(v);
+  return out;
 }
 
 function checkTemplateKind(d: Declared, t: CompiledTemplate, ctx: GuestContext): void {
@@ -661,6 +783,8 @@ function compileOpenShift(
       name: o.node.name,
       vmid: o.node.vmid,
       path: o.path,
+      description: '',
+      tags: [],
       cores: (o.node.cores ?? role.cores) * (o.node.sockets ?? role.sockets),
       memoryMiB: o.node.memoryMiB ?? role.memoryMiB,
       swapMiB: 0,
@@ -683,6 +807,10 @@ function compileOpenShift(
       mounts,
       gpu: undefined,
       features: [],
+      applicationScript: undefined,
+      appConfig: {},
+      healthCheck: undefined,
+      start: { onBoot: false, order: undefined, upDelaySeconds: 0, downDelaySeconds: 0 },
       dependencies: [],
       placement: {
         node: o.node.placement?.node,
@@ -690,9 +818,19 @@ function compileOpenShift(
         antiAffinity: o.node.role === 'control-plane' ? [controlPlaneGroup(c.name)] : [],
       },
       snapshotAsTemplate: undefined,
+      lifecycleSnapshots: { beforeFeatures: undefined, afterFeatures: undefined },
       isTemplateGuest: false,
-      openshift: { cluster: c.name, role: o.node.role },
-      source: { cluster: c.name, node: o.node },
+      ports: [],
+      firewall: undefined,
+      dockerStacks: [],
+      vm: {
+        bios: undefined,
+        machine: undefined,
+        cpuType: undefined,
+        cloudInit: { user: undefined, searchDomain: undefined },
+        convertToTemplate: false,
+        openshift: { cluster: c.name, role: o.node.role },
+      },
     });
   }
   return { clusters: compiled, guests };
@@ -724,9 +862,9 @@ function checkFeatureRequirements(
   issues: Issues,
 ): void {
   for (const g of guests) {
-    const present = new Set(g.features);
-    for (const a of g.ancestors) for (const f of byName.get(a)?.features ?? []) present.add(f);
-    g.features.forEach((f, i) => {
+    const present = new Set(g.features.map((f) => f.name));
+    for (const a of g.ancestors) for (const f of byName.get(a)?.features ?? []) present.add(f.name);
+    g.features.forEach(({ name: f }, i) => {
       for (const req of features.get(f)?.requires ?? []) {
         if (!present.has(req)) {
           issues.add(`${g.path}.features.${i}`, f, `needs feature "${req}" on this guest or a template it comes from`);
@@ -750,18 +888,19 @@ function checkUniqueResources(
       if (other !== undefined) issues.add(`${g.path}.vmid`, g.vmid, `also used by guest "${other}"`);
       else vmids.set(g.vmid, g.name);
     }
+    const ocp = g.kind === 'vm' && g.vm.openshift !== undefined;
     const ip = g.network.ip;
     if (ip !== undefined && ip !== 'dhcp') {
       const addr = addressOf(ip);
       const other = ips.get(addr);
-      const field = g.openshift ? `${g.path}.ip` : `${g.path}.network.ip`;
+      const field = ocp ? `${g.path}.ip` : `${g.path}.network.ip`;
       if (other !== undefined) issues.add(field, ip, `address also used by ${other}`);
       else ips.set(addr, `guest "${g.name}"`);
     }
     const mac = g.network.mac?.toLowerCase();
     if (mac !== undefined) {
       const other = macs.get(mac);
-      const field = g.openshift ? `${g.path}.mac` : `${g.path}.network.mac`;
+      const field = ocp ? `${g.path}.mac` : `${g.path}.network.mac`;
       if (other !== undefined) issues.add(field, g.network.mac, `MAC also used by guest "${other}"`);
       else macs.set(mac, g.name);
     }

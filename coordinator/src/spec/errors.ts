@@ -1,6 +1,6 @@
 /** One error for an invalid spec that lists every problem found, each naming its path and value. */
 import { z } from 'zod';
-import { InvalidArgumentError, describeZodError } from '@phoenix/shared';
+import { InvalidArgumentError, describeZodError, formatPath, formatValue } from '@phoenix/shared';
 
 export interface SpecIssue {
   readonly path: string;
@@ -39,7 +39,7 @@ export class SpecError extends InvalidArgumentError {
     const normalized = new z.ZodError(issues);
     const lines = describeZodError(normalized, input, root);
     const first = issues[0];
-    const field = prefixed(root, first ? first.path.map(String).join('.') : '') || '(root)';
+    const field = formatPath([root, ...(first?.path ?? [])]) || '(root)';
     return new SpecError(field, first ? valueAt(input, first.path) : input, lines, { cause: error });
   }
 }
@@ -53,16 +53,6 @@ export function formatIssue(issue: SpecIssue, root = ''): string {
 
 function prefixed(root: string, path: string): string {
   return [root, path].filter(Boolean).join('.');
-}
-
-function formatValue(value: unknown): string {
-  try {
-    const text = JSON.stringify(value);
-    if (text === undefined) return String(value);
-    return text.length > 120 ? `${text.slice(0, 117)}...` : text;
-  } catch {
-    return String(value);
-  }
 }
 
 function valueAt(input: unknown, path: ReadonlyArray<PropertyKey>): unknown {

@@ -6,7 +6,6 @@
 import type { agentv1 } from '@phoenix/shared';
 import { PHOENIX_APPARMOR, STOCK_APPARMOR } from '../host-setup/apparmor-library.js';
 import type { CompiledSpec } from './compile.js';
-import type { ContainerSpec } from './guest.js';
 import type { HostSetup } from './host.js';
 
 export interface HostCompileIssue {
@@ -102,7 +101,7 @@ export function compileHost(spec: CompiledSpec, nodeName: string): CompiledHost 
   for (const g of spec.guests) {
     if (g.kind !== 'container') continue;
     if (g.placement.node !== undefined && g.placement.node !== nodeName) continue;
-    const src = g.source as ContainerSpec;
+    const src = g.lxc;
     const name = src.apparmor?.profile;
     if (name !== undefined && !STOCK_APPARMOR.has(name) && !profiles.has(name)) {
       const content = own.get(name) ?? PHOENIX_APPARMOR[name];
@@ -110,18 +109,18 @@ export function compileHost(spec: CompiledSpec, nodeName: string): CompiledHost 
         errors.push({ path: `${g.path}.apparmor.profile`, message: `AppArmor profile ${name} is neither stock, built in, nor in ${base}.apparmorProfiles` });
       } else profiles.set(name, content);
     }
-    const unprivileged = src.unprivileged ?? true;
+    const unprivileged = src.unprivileged;
     if (unprivileged) {
       addRange('u', ID_OFFSET, ID_RANGE);
       addRange('g', ID_OFFSET, ID_RANGE);
     }
-    for (const m of src.idmap ?? []) addRange(m.type === 'uid' ? 'u' : 'g', m.hostId, m.size);
+    for (const m of src.idmap) addRange(m.type === 'uid' ? 'u' : 'g', m.hostId, m.size);
     for (const m of g.mounts) {
       if (m.type !== 'bind') continue;
       const hostId = (kind: 'uid' | 'gid', id: number | undefined): number => {
         const inside = id ?? 0;
         if (!unprivileged) return inside;
-        const mapped = (src.idmap ?? []).find((x) => x.type === kind && x.containerId <= inside && inside < x.containerId + x.size);
+        const mapped = src.idmap.find((x) => x.type === kind && x.containerId <= inside && inside < x.containerId + x.size);
         return mapped ? mapped.hostId + (inside - mapped.containerId) : ID_OFFSET + inside;
       };
       // A path whose last part looks like a file (a.conf) is a file mount: its directory is the source to create.

@@ -28,7 +28,7 @@ export async function statusRows(store: StateStore, view: ClusterView): Promise<
     const node = view.nodes.find((n) => n.guests.some((x) => x.vmid === vmid));
     const obs = node?.guests.find((x) => x.vmid === vmid);
     // Template guests are stopped once their snapshot is taken; everything else runs.
-    const wantRunning = !g.snapshotAsTemplate && !(g.source as { convertToTemplate?: boolean }).convertToTemplate;
+    const wantRunning = !g.snapshotAsTemplate && !(g.kind === 'vm' && g.vm.convertToTemplate);
     const desired = wantRunning ? 'running' : `template (${g.snapshotAsTemplate ?? 'qm template'})`;
     const drift: string[] = [];
     if (obs) {

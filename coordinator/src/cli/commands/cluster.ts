@@ -1,67 +1,15 @@
 /**
  * Commands that act on a live cluster through the coordinators: apply, status, delete, destroy,
- * drain, and `plan` without a view file. All read the cluster context from --context or
- * PHOENIX_CONTEXT.
+ * drain. All read the cluster context from --context or PHOENIX_CONTEXT. The work is in
+ * ../actions/cluster.ts, loaded only when one of them runs.
  */
-import { readFile } from 'node:fs/promises';
 import type { Command } from '@commander-js/extra-typings';
 import { Option } from '@commander-js/extra-typings';
-import { InvalidArgumentError, NotFoundError } from '@phoenix/shared';
-import { Allocator } from '../../alloc/index.js';
-import { contextTls } from '../../context/index.js';
-import { setDrained } from '../../nodes/index.js';
-import { livePlan } from '../../preview/index.js';
-import { submitRequest } from '../../requests/index.js';
-import { loadSpecText } from '../../spec/load.js';
-import { statusRows } from '../../status/index.js';
-import { readSpecScripts } from '../scripts.js';
-import { OUTPUT_FORMATS, formatTable, parseFormat, render, type CliIO } from '../io.js';
-import { openSession, type ClusterSession } from './cluster-session.js';
-import { watchRun } from './run-watch.js';
+import { OUTPUT_FORMATS, type CliIO } from '../io.js';
 
 const contextOption = () => new Option('--context <file>', 'cluster context file (default: $PHOENIX_CONTEXT)');
 const outputOption = () => new Option('--output <format>', 'table, json or yaml').choices(OUTPUT_FORMATS).default('table' as const);
-
-async function withSession<T>(path: string | undefined, fn: (s: ClusterSession) => Promise<T>): Promise<T> {
-  const session = await openSession(path);
-  try {
-    return await fn(session);
-  } finally {
-    await session.close();
-  }
-}
-
-/** `phoenix plan <spec>` against the live cluster: steps per node, makespan and critical path. */
-export async function clusterPlan(io: CliIO, specPath: string, opts: { context?: string | undefined; output: string; perNode?: number }): Promise<void> {
-  const format = parseFormat(opts.output);
-  const { compiled } = loadSpecText(await readFile(specPath, 'utf8'), specPath);
-  await withSession(opts.context, async (s) => {
-    const scripts = await readSpecScripts(compiled, specPath);
-    const { view, addresses } = await s.view();
-    const plan = await livePlan(compiled, view, { perNode: opts.perNode ?? 4, scripts, addresses, tls: contextTls(s.ctx), requester: `cli/${s.ctx.name}` });
-    const vmid = (n: number): string => (n > 0 ? String(n) : 'new');
-    render(io, format, { guests: plan.guests.map(({ spec: _spec, ...g }) => g), unplaced: plan.unplaced, estimate: plan.estimate }, () => {
-      const byNode = new Map<string, typeof plan.guests>();
-      for (const g of plan.guests) byNode.set(g.node, [...(byNode.get(g.node) ?? []), g]);
-      let text = '';
-      for (const [node, guests] of [...byNode].sort(([a], [b]) => a.localeCompare(b))) {
-        text += `\n${node}\n`;
-        for (const g of guests) {
-          text += `  ${g.action === 'create' ? '+' : g.action === 'delete' ? '-' : '~'} ${g.id} (${vmid(g.vmid)})${g.dependsOn.length ? `  after ${g.dependsOn.join(', ')}` : ''}\n`;
-          for (const st of g.steps) text += `      ${st.name.padEnd(22)} ${st.reason}\n`;
-          if (g.action === 'none' && g.steps.length === 0) text += `      (converged: nothing to do)\n`;
-        }
-      }
-      for (const u of plan.unplaced) text += `\n! ${u.guest} cannot be placed: ${u.reason}\n`;
-      const e = plan.estimate;
-      const count = (a: string) => plan.guests.filter((g) => g.action === a).length;
-      text += `\n${count('create')} to create, ${count('update')} to change, ${count('none')} unchanged, ${plan.unplaced.length} unplaceable\n`;
-      text += `estimated makespan ${Math.round(e.makespanSeconds)} s (lower bound ${Math.round(e.lowerBoundSeconds)} s, one after another ${Math.round(e.sequentialSeconds)} s)\n`;
-      text += `critical path: ${e.criticalPath.join(' → ')}\n`;
-      return text;
-    });
-  });
-}
+const actions = () => import('../actions/cluster.js');
 
 export function registerClusterCommands(program: Command, io: CliIO): void {
   program
@@ -72,60 +20,31 @@ export function registerClusterCommands(program: Command, io: CliIO): void {
     .addOption(new Option('--output <format>', 'table (progress on stderr) or json (events on stdout)').choices(['table', 'json'] as const).default('table' as const))
     .option('--timeout <seconds>', 'give up waiting after this long (the apply goes on)', '3600')
     .addHelpText('after', '\nExit status: 0 converged, 1 failed, 2 invalid spec (nothing changed), 3 partially applied.\n\nExample:\n  phoenix apply cluster.yaml --context ~/.phoenix/lab.yaml\n')
-    .action(async (specPath, opts) => {
-      const yaml = await readFile(specPath, 'utf8');
-      const { compiled } = loadSpecText(yaml, specPath); // invalid specs stop here, before anything is stored
-      const files = await readSpecScripts(compiled, specPath);
-      await withSession(opts.context, async (s) => {
-        const req = await submitRequest(s.store, 'apply', s.ctx.name, { yaml, files });
-        io.err(`apply ${req.runId} submitted\n`);
-        const summary = await watchRun(s, req.runId, io, { json: opts.output === 'json', timeoutMs: Number(opts.timeout) * 1000 });
-        if (opts.output !== 'json') io.out(formatSummary(summary.guests));
-      });
-    });
+    .action(async (specPath, opts) => (await actions()).apply(io, specPath, opts));
 
-  for (const kind of ['delete', 'destroy'] as const) {
-    const cmd = program
-      .command(kind)
-      .description(kind === 'delete' ? 'remove one guest from the cluster and free its VMID, addresses and MAC' : 'remove every guest Phoenix created and free all allocations')
-      .addOption(contextOption())
-      .option('--yes', 'do not ask (required when stdin is not a terminal)')
-      .option('--timeout <seconds>', 'give up waiting after this long', '1800');
-    if (kind === 'delete') cmd.argument('<guest>', 'guest name');
-    cmd.action(async (...args: unknown[]) => {
-      const guest = kind === 'delete' ? (args[0] as string) : undefined;
-      const opts = (kind === 'delete' ? args[1] : args[0]) as { context?: string; yes?: boolean; timeout: string };
-      if (!opts.yes) throw new InvalidArgumentError('--yes', undefined, `${kind} removes guests; pass --yes to confirm`);
-      await withSession(opts.context, async (s) => {
-        if (guest) {
-          const alloc = await new Allocator(s.store).get(guest);
-          if (!alloc) throw new NotFoundError(`no guest named '${guest}' is allocated in this cluster`);
-        }
-        const req = await submitRequest(s.store, kind, s.ctx.name, guest ? { guest } : {});
-        io.err(`${kind} ${req.runId} submitted\n`);
-        const summary = await watchRun(s, req.runId, io, { json: false, timeoutMs: Number(opts.timeout) * 1000 });
-        io.out(formatSummary(summary.guests));
-      });
-    });
-  }
+  program
+    .command('delete')
+    .description('remove one guest from the cluster and free its VMID, addresses and MAC')
+    .argument('<guest>', 'guest name')
+    .addOption(contextOption())
+    .option('--yes', 'do not ask (required when stdin is not a terminal)')
+    .option('--timeout <seconds>', 'give up waiting after this long', '1800')
+    .action(async (guest, opts) => (await actions()).removeGuests(io, 'delete', guest, opts));
+
+  program
+    .command('destroy')
+    .description('remove every guest Phoenix created and free all allocations')
+    .addOption(contextOption())
+    .option('--yes', 'do not ask (required when stdin is not a terminal)')
+    .option('--timeout <seconds>', 'give up waiting after this long', '1800')
+    .action(async (opts) => (await actions()).removeGuests(io, 'destroy', undefined, opts));
 
   program
     .command('status')
     .description('desired state against what the nodes report, guest by guest, with drift per field')
     .addOption(contextOption())
     .addOption(outputOption())
-    .action(async (opts) => {
-      const format = parseFormat(opts.output);
-      await withSession(opts.context, async (s) => {
-        const rows = await statusRows(s.store, (await s.view()).view);
-        render(io, format, rows, () =>
-          formatTable(
-            ['GUEST', 'VMID', 'NODE', 'DESIRED', 'OBSERVED', 'DRIFT'],
-            rows.map((r) => [r.guest, r.vmid ? String(r.vmid) : '-', r.node ?? '-', r.desired, r.observed, r.drift.join('; ') || '-']),
-          ),
-        );
-      });
-    });
+    .action(async (opts) => (await actions()).status(io, opts));
 
   program
     .command('drain')
@@ -133,19 +52,5 @@ export function registerClusterCommands(program: Command, io: CliIO): void {
     .argument('<node>', 'node name')
     .addOption(contextOption())
     .option('--undo', 'make the node schedulable again')
-    .action(async (node, opts) => {
-      await withSession(opts.context, async (s) => {
-        const { guests } = await setDrained(s.store, node, !opts.undo);
-        io.out(`${node}: ${opts.undo ? 'schedulable again' : 'drained: no new guests will be placed here'}\n`);
-        if (!opts.undo && guests.length > 0) {
-          io.out(`still on ${node} (local storage, move or delete them before maintenance):\n`);
-          io.out(formatTable(['VMID', 'NAME', 'STATUS'], guests.map((g) => [String(g.vmid), g.name ?? '-', g.status])));
-        }
-      });
-    });
-}
-
-function formatSummary(guests: Record<string, { node?: string; vmid?: number; status: string; changed: boolean; error?: string }>): string {
-  const rows = Object.entries(guests).map(([id, g]) => [id, g.vmid ? String(g.vmid) : '-', g.node ?? '-', g.status, g.changed ? 'changed' : 'unchanged', g.error ?? '']);
-  return formatTable(['GUEST', 'VMID', 'NODE', 'RESULT', 'CHANGE', 'ERROR'], rows.sort((a, b) => a[0]!.localeCompare(b[0]!)));
+    .action(async (node, opts) => (await actions()).drain(io, node, opts));
 }

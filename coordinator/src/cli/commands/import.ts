@@ -1,30 +1,7 @@
 /** `phoenix import phoenix|proxshift …`: foreign configs → a spec (YAML on stdout or -o file). */
-import { writeFile } from 'node:fs/promises';
 import type { Command } from '@commander-js/extra-typings';
 import { Option } from '@commander-js/extra-typings';
-import { InvalidArgumentError } from '@phoenix/shared';
-import { importPhoenix, type ImportResult } from '../../importers/phoenix/index.js';
-import { importProxShift } from '../../importers/proxshift/index.js';
-import { specToYaml } from '../../importers/output.js';
-import { formatWarning } from '../../importers/warnings.js';
 import type { CliIO } from '../io.js';
-
-async function emit(io: CliIO, result: ImportResult, out: string | undefined, format: 'yaml' | 'json'): Promise<void> {
-  for (const w of result.warnings) io.err(`${formatWarning(w)}\n`);
-  const text =
-    format === 'json'
-      ? `${JSON.stringify(result.spec, null, 2)}\n`
-      : specToYaml(result.spec, [result.summary, 'Check it with: phoenix validate <this file>']);
-  if (out === undefined) io.out(text);
-  else {
-    try {
-      await writeFile(out, text);
-    } catch (cause) {
-      throw new InvalidArgumentError('--out', out, 'cannot write', { cause });
-    }
-    io.err(`wrote ${out} (${result.warnings.length} warning${result.warnings.length === 1 ? '' : 's'})\n`);
-  }
-}
 
 const formatOption = () => new Option('--output <format>', 'yaml or json').choices(['yaml', 'json'] as const).default('yaml' as const);
 
@@ -45,10 +22,7 @@ export function registerImport(program: Command, io: CliIO): void {
     .option('--cluster <name>', 'cluster name', 'phoenix')
     .option('-o, --out <file>', 'write the spec to this file instead of stdout')
     .addOption(formatOption())
-    .action(async (dir, opts) => {
-      const result = await importPhoenix(dir, { node: opts.node, cluster: opts.cluster });
-      await emit(io, result, opts.out, opts.output);
-    });
+    .action(async (dir, opts) => (await import('../actions/import.js')).importPhoenixCommand(io, dir, opts));
 
   cmd
     .command('proxshift')
@@ -59,12 +33,5 @@ export function registerImport(program: Command, io: CliIO): void {
     .option('--strict-shared-hosts', 'fail when a host is listed in two clusters (default: keep it in the first, warn)')
     .option('-o, --out <file>', 'write the spec to this file instead of stdout')
     .addOption(formatOption())
-    .action(async (inventory, opts) => {
-      const result = await importProxShift(inventory, {
-        site: opts.site,
-        cluster: opts.cluster,
-        strictSharedHosts: opts.strictSharedHosts === true,
-      });
-      await emit(io, result, opts.out, opts.output);
-    });
+    .action(async (inventory, opts) => (await import('../actions/import.js')).importProxShiftCommand(io, inventory, opts));
 }

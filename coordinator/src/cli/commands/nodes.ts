@@ -1,18 +1,7 @@
 /** `phoenix nodes --view <file>`: capacity, use, GPUs, templates and up/down of every node. */
 import type { Command } from '@commander-js/extra-typings';
 import { Option } from '@commander-js/extra-typings';
-import { summarizeNode, type NodeSummary } from '../../view/summary.js';
-import { OUTPUT_FORMATS, formatTable, mib, parseFormat, render, type CliIO } from '../io.js';
-import { loadView } from '../load.js';
-import { liveView } from './cluster-session.js';
-
-
-function gpuText(n: NodeSummary): string {
-  if (n.gpus.length === 0) return '-';
-  return n.gpus
-    .map((g) => `${g.index}:${g.model.replace(/^NVIDIA /, '')} ${mib(g.memoryFreeMiB)}/${mib(g.memoryTotalMiB)} free ${g.utilizationPct}%${g.exclusive ? ' (vm)' : g.guests ? ` (${g.guests} ct)` : ''}`)
-    .join(', ');
-}
+import { OUTPUT_FORMATS, type CliIO } from '../io.js';
 
 export function registerNodes(program: Command, io: CliIO): void {
   program
@@ -22,25 +11,5 @@ export function registerNodes(program: Command, io: CliIO): void {
     .option('--context <file>', 'cluster context file (default: $PHOENIX_CONTEXT)')
     .addOption(new Option('--output <format>', 'table, json or yaml').choices(OUTPUT_FORMATS).default('table' as const))
     .addHelpText('after', '\nExamples:\n  phoenix nodes --view view.yaml\n  phoenix nodes --view view.yaml --output json\n')
-    .action(async (opts) => {
-      const format = parseFormat(opts.output);
-      const view = opts.view ? await loadView(opts.view, io) : await liveView(opts.context);
-      const nodes = view.nodes.map((n) => summarizeNode(view, n));
-      render(io, format, { observedAt: new Date(view.observedAt).toISOString(), nodes }, () =>
-        formatTable(
-          ['NODE', 'STATUS', 'CPU', 'MEMORY', 'STORAGE FREE', 'GPUS', 'GUESTS', 'TEMPLATES', 'LABELS'],
-          nodes.map((n) => [
-            n.name,
-            n.status,
-            `${n.cpu.allocatedCores}/${n.cpu.cores}`,
-            `${mib(n.memory.allocatedMiB)}/${mib(n.memory.totalMiB - n.memory.reservedMiB)}`,
-            n.storages.map((s) => `${s.id}:${Math.round(s.freeGiB)}G`).join(' ') || '-',
-            gpuText(n),
-            String(n.guests.length),
-            n.templates.join(' ') || '-',
-            Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-',
-          ]),
-        ),
-      );
-    });
+    .action(async (opts) => (await import('../actions/nodes.js')).showNodes(io, opts));
 }

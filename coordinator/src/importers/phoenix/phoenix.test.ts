@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadSpecText } from '../../spec/load.js';
 import type { ContainerSpec, VmSpec } from '../../spec/guest.js';
+import type { Spec } from '../../spec/spec.js';
 import { golden } from '../golden.js';
 import { specToYaml } from '../output.js';
 import { importPhoenix, type PhoenixImportResult } from './index.js';
@@ -17,6 +18,11 @@ const SETS = {
 
 function yamlOf(r: PhoenixImportResult): string {
   return specToYaml(r.spec, [r.summary]);
+}
+
+/** The guests as the import declared them (after zod defaults), by name. */
+function declared(spec: Spec): Map<string, ContainerSpec | VmSpec> {
+  return new Map([...spec.containers, ...spec.vms].map((x) => [x.name, x]));
 }
 
 function warned(r: PhoenixImportResult, source: string, text: string): boolean {
@@ -39,7 +45,8 @@ describe('import phoenix semantics', () => {
   it('reads E4: string CTIDs, integer VMIDs, dependencies across containers and VMs, the firewall under shared_volumes', async () => {
     const r = await importPhoenix(SETS.e4);
     expect(r.era).toBe('E4');
-    const { compiled } = loadSpecText(yamlOf(r), 'e4');
+    const { spec, compiled } = loadSpecText(yamlOf(r), 'e4');
+    const d = declared(spec);
     const g = new Map(compiled.guests.map((x) => [x.name, x]));
     expect(g.get('Copy-Cuda12.8')?.vmid).toBe(901);
     expect(g.get('Copy-Cuda12.8')?.dependencies).toEqual(['drphoenix']); // LXC → VM 1002
@@ -58,13 +65,13 @@ describe('import phoenix semantics', () => {
     expect(ids).toContain('quickOS-lxc-disks');
     expect(compiled.templates.get('ubuntu-24.04-standard')?.storage).toBe('fastData-shared-iso');
     // raw lxc lines are kept whole; E4's idmap entries are kept
-    const nginx = g.get('Nginx-Phoenix')?.source as ContainerSpec;
+    const nginx = d.get('Nginx-Phoenix') as ContainerSpec;
     expect(nginx.lxcRaw).toEqual(['lxc.mount.auto: sys:rw']);
     expect(nginx.idmap).toEqual([{ type: 'gid', containerId: 33, hostId: 33, size: 1 }]);
     // final-form is the template snapshot: it is not re-taken as a lifecycle snapshot
-    expect((g.get('Copy-Base')?.source as ContainerSpec).lifecycleSnapshots).toEqual({ beforeFeatures: 'pre-configured' });
+    expect((d.get('Copy-Base') as ContainerSpec).lifecycleSnapshots).toEqual({ beforeFeatures: 'pre-configured' });
     // VM docker_stacks were strings; the stack manifest's firewall rules came along
-    expect((g.get('drphoenix')?.source as VmSpec).dockerStacks).toEqual([
+    expect((d.get('drphoenix') as VmSpec).dockerStacks).toEqual([
       { name: 'qdrant_service', environment: 'production' },
       { name: 'thinkheads_ai_app', environment: 'production' },
     ]);
@@ -86,17 +93,18 @@ describe('import phoenix semantics', () => {
   it('reads the orchestrator era: string dns_nameservers, a VM file, clashes resolved with a warning', async () => {
     const r = await importPhoenix(SETS.orchestrator);
     expect(r.era).toBe('E2/E3');
-    const { compiled } = loadSpecText(yamlOf(r), 'e2');
+    const { spec, compiled } = loadSpecText(yamlOf(r), 'e2');
+    const d = declared(spec);
     const g = new Map(compiled.guests.map((x) => [x.name, x]));
     expect(compiled.hostProfiles['phoenix']?.network?.nameservers).toEqual(['8.8.8.8']);
     expect(g.get('docker-vm-01')?.template?.guest).toBe('ubuntu-2404-cloud-template');
-    expect((g.get('docker-vm-01')?.source as VmSpec).lifecycleSnapshots).toEqual({ afterFeatures: 'initial' });
+    expect((d.get('docker-vm-01') as VmSpec).lifecycleSnapshots).toEqual({ afterFeatures: 'initial' });
     // 8001 and the test container 101 share 10.0.0.101 in the data
     expect(g.get('docker-vm-01')?.network.ip).toBe('dhcp');
     expect(warned(r, 'docker-vm-01.network.ip', 'also test-base-setup')).toBe(true);
     expect(warned(r, 'lxc_configs.901.gpu_assignment', 'bound only GPU 0')).toBe(true);
     expect(warned(r, 'lxc_configs.950.vllm_parameters', 'never read')).toBe(true);
-    expect(g.get('vllm-qwen2.5-7b-awq')?.source).toMatchObject({ appConfig: { vllm: { model: 'Qwen/Qwen2.5-7B-Instruct-AWQ' } } });
+    expect(d.get('vllm-qwen2.5-7b-awq')).toMatchObject({ appConfig: { vllm: { model: 'Qwen/Qwen2.5-7B-Instruct-AWQ' } } });
     // the firewall was read from the top level in this era's code, but the data keeps it under shared_volumes
     expect(compiled.hostProfiles['phoenix']?.firewall?.policyIn).toBe('DROP');
   });
@@ -104,8 +112,9 @@ describe('import phoenix semantics', () => {
   it('reads E0: a Proxmox feature string, privileged GPU containers, the etc/ layout', async () => {
     const r = await importPhoenix(SETS.e0);
     expect(r.era).toBe('E0');
-    const { compiled } = loadSpecText(yamlOf(r), 'e0');
-    const gpu0 = compiled.guests.find((x) => x.name === 'drcuda-gpu0')?.source as ContainerSpec;
+    const { spec, compiled } = loadSpecText(yamlOf(r), 'e0');
+    const d = declared(spec);
+    const gpu0 = d.get('drcuda-gpu0') as ContainerSpec;
     expect(gpu0.pveFeatures).toEqual({ nesting: true, keyctl: true });
     expect(gpu0.unprivileged).toBe(false);
     expect(gpu0.features).toBeUndefined();
@@ -117,7 +126,8 @@ describe('import phoenix semantics', () => {
   it('reads E1: inline VMs without VMIDs, shared volumes mounted, root fallback, storage id override', async () => {
     const r = await importPhoenix(SETS.e1);
     expect(r.era).toBe('E1');
-    const { compiled } = loadSpecText(yamlOf(r), 'e1');
+    const { spec, compiled } = loadSpecText(yamlOf(r), 'e1');
+    const d = declared(spec);
     const g = new Map(compiled.guests.map((x) => [x.name, x]));
     expect(compiled.nodes[0]?.name).toBe('pve-lab');
     expect(g.get('webserver-vm')?.vmid).toBeUndefined();
@@ -125,12 +135,12 @@ describe('import phoenix semantics', () => {
     expect(g.get('build-vm')?.memoryMiB).toBe(8192); // from vm_defaults
     expect(g.get('vllm-qwen')?.mounts).toContainEqual({ type: 'bind', hostPath: '/fastData/shared-bulk-data/vllm_models', path: '/vllm_models', readOnly: false });
     // the root lxc_options reached containers without their own (lists fall back before E4)
-    expect((g.get('Template-Base')?.source as ContainerSpec).apparmor).toEqual({ profile: 'unconfined', allowNesting: false });
-    expect((g.get('Nginx-Gateway')?.source as ContainerSpec).lxcRaw).toEqual([
+    expect((d.get('Template-Base') as ContainerSpec).apparmor).toEqual({ profile: 'unconfined', allowNesting: false });
+    expect((d.get('Nginx-Gateway') as ContainerSpec).lxcRaw).toEqual([
       'lxc.cap.keep: sys_admin mknod',
       'lxc.mount.entry: /dev/fuse dev/fuse none bind,create=file',
     ]);
-    expect(g.get('Nginx-Gateway')?.source).toMatchObject({ healthCheck: { command: ['curl', '-s', '--fail', 'http://localhost:80'], retries: 4, intervalSeconds: 3 } });
+    expect(d.get('Nginx-Gateway')).toMatchObject({ healthCheck: { command: ['curl', '-s', '--fail', 'http://localhost:80'], retries: 4, intervalSeconds: 3 } });
     const datasets = compiled.hostProfiles['pve-lab']?.zfs?.datasets ?? [];
     expect(datasets.find((d) => d.name === 'fastData/lxc-disks')?.storage?.id).toBe('lxc-disks'); // exact key match
     expect(datasets.find((d) => d.name === 'fastData/shared-iso')?.storage?.id).toBe('fastData-shared-iso'); // fastdata_iso: no match

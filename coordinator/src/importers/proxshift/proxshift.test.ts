@@ -63,7 +63,8 @@ describe('import proxshift', () => {
     expect(compiled.openshift.find((c) => c.spec.name === 'ocp-sno1')?.spec.hub).toBe(true);
     const sno3 = compiled.guests.find((g) => g.name === 'master-sno3');
     expect(sno3?.placement.node).toBe('pve4');
-    expect((sno3?.source as { node: { rootDeviceWwn?: string } }).node.rootDeviceWwn).toBe('0x5000c50055f2f437');
+    const sno3Node = compiled.openshift.flatMap((c) => c.spec.nodes).find((n) => n.name === 'master-sno3');
+    expect(sno3Node?.rootDeviceWwn).toBe('0x5000c50055f2f437');
     // two masters of ocp were pinned to pve3: the second is unpinned so they can land apart
     expect(compiled.guests.find((g) => g.name === 'ocp-node3')?.placement.node).toBeUndefined();
     expect(r.warnings.some((w) => w.message.includes('ocp-node2 and ocp-node3 are control-plane nodes on pve3'))).toBe(true);
