@@ -9,6 +9,7 @@ export function createPipelineBackend(config: CompiledConfig): BackendFactory {
     createNodeBackend({
       node: config.node,
       drivers,
+      host: { drivers, executor: drivers.executor, hostRoot: config.tools.hostRoot },
       pipeline: createGuestPipeline({ drivers, logger: context.log, isOperationActive: context.isOperationActive }),
     });
 }

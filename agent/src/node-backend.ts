@@ -15,12 +15,15 @@ import type {
   ProgressSink,
   RecoveryReport,
 } from './grpc/backend.js';
+import { setupHost, type HostIo } from './host/index.js';
 import { toLogLine, toStepProgress, type GuestPipeline, type PipelineEvent, type PipelineOptions } from './pipeline/index.js';
 
 export interface NodeBackendOptions {
   node: string;
   drivers: NodeDrivers;
   pipeline: GuestPipeline;
+  /** The node's own file system and tools, for host setup. */
+  host: HostIo;
 }
 
 export function createNodeBackend(options: NodeBackendOptions): NodeBackend {
@@ -153,6 +156,10 @@ export function createNodeBackend(options: NodeBackendOptions): NodeBackend {
       if (Object.keys(changes).length === 0) return { changed: false, changedSteps: [] };
       await drivers.zfs.set(name, changes, { signal: o.signal });
       return { changed: true, changedSteps: ['dataset'] };
+    },
+
+    async setupHost(spec, o) {
+      return setupHost(spec, options.host, { signal: o.signal, progress: o.progress, dryRun: o.dryRun });
     },
 
     async recoverInterrupted(operations: InterruptedOperation[], signal): Promise<RecoveryReport> {

@@ -52,6 +52,9 @@ async function main(): Promise<void> {
     await cluster.cli(['nodes', '--context', cluster.contextFile], { inherit: true });
     say('Plan (nothing is changed)');
     await cluster.cli(['plan', specFile], { inherit: true });
+    say('Node setup (the hosts themselves)');
+    const setup = await cluster.cli(['node', 'setup', '--all', specFile], { inherit: true });
+    if (setup.code !== 0) process.stderr.write(`  node setup finished with exit code ${setup.code}\n`);
     say('Apply');
     const t0 = Date.now();
     const applied = await cluster.cli(['apply', specFile], { inherit: true });

@@ -33,6 +33,7 @@ export async function startNodes(opts: HarnessOptions = {}): Promise<EmulatedNod
       if (spec.storages) init.storages = spec.storages;
       if (spec.extraStorages) init.extraStorages = spec.extraStorages;
       if (spec.zpools) init.zpools = spec.zpools;
+      if (spec.disks) init.disks = spec.disks;
       await initNode(stateDir, { node: name, init });
       if (spec.templates?.length) seedTemplates(stateDir, spec.templates);
       await seedGpus(stateDir, spec);

@@ -1,4 +1,4 @@
-import type { InitPool, InitStorage } from '../emulator/src/index.js';
+import type { InitDisk, InitPool, InitStorage } from '../emulator/src/index.js';
 import type { DriverInfo, EmulatedGpu } from '../emulator/src/nvidia/state.js';
 
 /** Options of one emulated node. */
@@ -18,6 +18,8 @@ export interface NodeOptions {
   gpus?: number | Array<Partial<EmulatedGpu>>;
   /** NVIDIA driver facts; `null` writes a node whose driver is not loaded. */
   gpuDriver?: Partial<DriverInfo> | null;
+  /** Block devices (for lsblk and zpool create); none accepts any /dev path. */
+  disks?: InitDisk[];
   /** Templates already present in `local:vztmpl/` (as if `pveam download` had run). */
   templates?: string[];
 }

@@ -49,6 +49,8 @@ export interface CompiledConfig {
 }
 
 const DEFAULT_BIN_DIR = '/usr/sbin';
+/** Tools Debian installs in /usr/bin rather than /usr/sbin. */
+const USR_BIN_TOOLS: ReadonlySet<ToolName> = new Set(['nvidiaSmi', 'lsblk']);
 const TOOL_FILES: Record<ToolName, string> = {
   pct: 'pct',
   qm: 'qm',
@@ -58,6 +60,9 @@ const TOOL_FILES: Record<ToolName, string> = {
   zpool: 'zpool',
   pveam: 'pveam',
   nvidiaSmi: 'nvidia-smi',
+  lsblk: 'lsblk',
+  apparmorParser: 'apparmor_parser',
+  exportfs: 'exportfs',
 };
 
 export interface CompileOptions {
@@ -104,7 +109,7 @@ export function compileConfig(config: AgentConfig, options: CompileOptions): Com
   const paths = {} as Record<ToolName, string>;
   for (const tool of TOOL_NAMES) {
     const explicit = config.tools.paths[tool];
-    const dir = binDir ?? (tool === 'nvidiaSmi' ? '/usr/bin' : DEFAULT_BIN_DIR);
+    const dir = binDir ?? (USR_BIN_TOOLS.has(tool) ? '/usr/bin' : DEFAULT_BIN_DIR);
     paths[tool] = explicit === undefined ? join(dir, TOOL_FILES[tool]) : resolve(baseDir, explicit);
   }
 

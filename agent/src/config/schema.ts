@@ -19,7 +19,7 @@ export const secretPathSchema = z.string().min(1, 'must name a file');
 
 const secondsSchema = z.number().positive('must be a positive number of seconds');
 
-export const TOOL_NAMES = ['pct', 'qm', 'pvesh', 'pvesm', 'zfs', 'zpool', 'pveam', 'nvidiaSmi'] as const;
+export const TOOL_NAMES = ['pct', 'qm', 'pvesh', 'pvesm', 'zfs', 'zpool', 'pveam', 'nvidiaSmi', 'lsblk', 'apparmorParser', 'exportfs'] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
 
 const natsUrlSchema = z.string().regex(/^(nats|tls):\/\/[^\s/]+$/, 'must be a nats:// or tls:// URL with host and port');
@@ -57,14 +57,14 @@ export const agentConfigSchema = z.strictObject({
     .optional(),
   tools: z
     .strictObject({
-      /** Directory holding every tool; individual `paths` win. @default "/usr/sbin" (nvidia-smi: "/usr/bin") */
+      /** Directory holding every tool; individual `paths` win. @default "/usr/sbin" (nvidia-smi, lsblk: "/usr/bin") */
       binDir: z.string().min(1).optional(),
       paths: z.strictObject(Object.fromEntries(TOOL_NAMES.map((t) => [t, z.string().min(1).optional()])) as {
         [K in ToolName]: z.ZodOptional<z.ZodString>;
       }).default({}),
       /** Directory of the node's LXC configs. @default "/etc/pve/nodes/<node>/lxc" */
       lxcConfDir: z.string().min(1).optional(),
-      /** Prefix of /dev and /proc read for node facts. @default "/" */
+      /** Root of the host file system: /dev and /proc for node facts, /etc and /sys for host setup. @default "/" */
       hostRoot: z.string().min(1).optional(),
       /** Extra environment for every tool. */
       env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'environment names are upper-case'), z.string()).default({}),

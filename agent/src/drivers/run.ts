@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { CancelledError, TimeoutError, type Logger } from '@phoenix/shared';
 import { mapSpawnFailure, mapToolFailure } from './tool-errors.js';
 
-export const TOOL_NAMES = ['pct', 'qm', 'pvesh', 'pvesm', 'zfs', 'zpool', 'pveam', 'nvidiaSmi'] as const;
+export const TOOL_NAMES = ['pct', 'qm', 'pvesh', 'pvesm', 'zfs', 'zpool', 'pveam', 'nvidiaSmi', 'lsblk', 'apparmorParser', 'exportfs'] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
 
 /** Executable file name of each tool. */
@@ -24,6 +24,9 @@ export const TOOL_FILES: Readonly<Record<ToolName, string>> = {
   zpool: 'zpool',
   pveam: 'pveam',
   nvidiaSmi: 'nvidia-smi',
+  lsblk: 'lsblk',
+  apparmorParser: 'apparmor_parser',
+  exportfs: 'exportfs',
 };
 
 /** What the metrics hook receives for every finished call. */
@@ -109,7 +112,7 @@ export class CommandExecutor {
   toolPath(tool: ToolName): string {
     const explicit = this.opts.toolPaths?.[tool];
     if (explicit) return explicit;
-    const dir = this.opts.binDir ?? (tool === 'nvidiaSmi' ? '/usr/bin' : '/usr/sbin');
+    const dir = this.opts.binDir ?? (tool === 'nvidiaSmi' || tool === 'lsblk' ? '/usr/bin' : '/usr/sbin');
     return join(dir, TOOL_FILES[tool]);
   }
 

@@ -74,6 +74,7 @@ class FakeBackend {
       facts: async () => ({ pveVersion: '9.0.3', bridges: ['vmbr0'], nvidiaDriverVersion: '', nvidiaDevices: [] }),
       listGpus: async () => [],
       listStorages: async () => [],
+      setupHost: (_spec, o) => this.mutate('setup-host', 0, o),
       listGuests: async () => [...this.existing].map((vmid) => commonv1.GuestSummary.fromPartial({ vmid })),
       getGuest: async (vmid) => {
         throw new NotFoundError(`CT ${vmid} does not exist`);

@@ -18,7 +18,7 @@ import {
 import type { OperationJournal, OperationRecord } from '../journal/store.js';
 import { guestLockKey, type OperationHandle, type OperationManager, type OperationSpec, type WorkOutcome } from '../journal/operations.js';
 import type { Lifecycle } from '@phoenix/shared';
-import type { MutationOptions, MutationResult, NodeBackend } from './backend.js';
+import type { MutationOptions, MutationResult, NodeBackend, ProgressSink } from './backend.js';
 
 export interface HostSummary {
   cpus: number;
@@ -283,6 +283,19 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceImplemen
       );
     },
 
+    async setupHost(req, ctx, sink) {
+      if (!req.spec) throw new InvalidArgumentError('spec', null, 'a host spec is required');
+      const spec = req.spec;
+      if (req.dryRun) {
+        await streamDirect(ctx, sink, (progress) => backend.setupHost(spec, { signal: ctx.signal, progress, dryRun: true }));
+        return;
+      }
+      // One host setup at a time on a node: it edits shared files and pools.
+      await streamedMutation('SetupHost', req, ctx, sink, { vmid: 0, lockKeys: ['host:setup'] }, agentv1.SetupHostRequest, (op) =>
+        backend.setupHost(spec, { signal: op.signal, progress: op, dryRun: false }),
+      );
+    },
+
     async getOperation(req) {
       const record = deps.journal.get(req.idempotencyKey);
       if (!record) throw new NotFoundError(`no operation with idempotency key ${JSON.stringify(req.idempotencyKey)}`);
@@ -308,18 +321,36 @@ async function dryRun(
   sink: StreamSink<{ event: agentv1.OperationEvent | undefined }>,
   backend: NodeBackend,
 ): Promise<void> {
+  await streamDirect(ctx, sink, (progress) => backend.ensureGuest(spec, { signal: ctx.signal, dryRun: true, progress }));
+}
+
+/**
+ * Runs work that changes nothing outside the journal and streams its events, the result last. Events
+ * gathered before a failure are still sent before the error ends the stream.
+ */
+async function streamDirect(
+  ctx: Ctx,
+  sink: StreamSink<{ event: agentv1.OperationEvent | undefined }>,
+  work: (progress: ProgressSink) => Promise<MutationResult>,
+): Promise<void> {
   const events: agentv1.OperationEvent['kind'][] = [];
-  const out = await backend.ensureGuest(spec, {
-    signal: ctx.signal,
-    dryRun: true,
-    progress: {
-      step: (p) => events.push({ $case: 'step', value: agentv1.StepProgress.fromPartial(p) }),
-      log: (l) => events.push({ $case: 'log', value: agentv1.LogLine.fromPartial(l) }),
-    },
-  });
-  events.push({ $case: 'result', value: agentv1.OperationResult.fromPartial({ ok: true, ...resultFields(out) }) });
+  const progress: ProgressSink = {
+    step: (p) => events.push({ $case: 'step', value: agentv1.StepProgress.fromPartial(p) }),
+    log: (l) => events.push({ $case: 'log', value: agentv1.LogLine.fromPartial(l) }),
+  };
   let seq = 0;
-  for (const kind of events) await sink.write({ event: { operationId: '', seq: ++seq, time: new Date(), kind } });
+  const flush = async (): Promise<void> => {
+    for (const kind of events.splice(0)) await sink.write({ event: { operationId: '', seq: ++seq, time: new Date(), kind } });
+  };
+  let out: MutationResult;
+  try {
+    out = await work(progress);
+  } catch (err) {
+    await flush();
+    throw err;
+  }
+  events.push({ $case: 'result', value: agentv1.OperationResult.fromPartial({ ok: true, ...resultFields(out) }) });
+  await flush();
 }
 
 function resultFields(out: MutationResult): WorkOutcome<never>['result'] {

@@ -72,6 +72,8 @@ export interface NodeBackend {
   ensureStorage(request: Omit<agentv1.EnsureStorageRequest, 'context'>, options: MutationOptions): Promise<MutationResult>;
   listDatasets(root: string, signal: AbortSignal): Promise<agentv1.Dataset[]>;
   ensureDataset(name: string, properties: Record<string, string>, options: MutationOptions): Promise<MutationResult>;
+  /** Converges the node itself (host setup); with dryRun it only streams the plan. */
+  setupHost(spec: agentv1.HostSpec, options: Omit<MutationOptions, 'isOperationActive'> & { dryRun: boolean }): Promise<MutationResult>;
 
   /** Repairs what interrupted operations left behind (PVE locks, half-created guests). */
   recoverInterrupted(operations: InterruptedOperation[], signal: AbortSignal): Promise<RecoveryReport>;

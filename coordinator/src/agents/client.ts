@@ -107,6 +107,18 @@ export class AgentClient {
     return this.consume(`EnsureGuest ${spec.vmid}`, stream, (m) => m.event, onEvent, opts.signal);
   }
 
+  /** Host setup on the agent (SetupHost), streaming every event to `onEvent`. */
+  setupHost(
+    key: string,
+    spec: agentv1.HostSpec,
+    onEvent: (event: agentv1.OperationEvent) => void,
+    opts: CallOpts & { dryRun?: boolean } = {},
+  ): Promise<agentv1.OperationResult> {
+    const req: agentv1.SetupHostRequest = { context: this.context(key), spec, dryRun: opts.dryRun ?? false };
+    const stream = this.client.setupHost(req, new Metadata(), this.callOptions(opts.deadlineMs ?? 60 * 60_000));
+    return this.consume('SetupHost', stream, (m) => m.event, onEvent, opts.signal);
+  }
+
   close(): void {
     this.client.close();
   }

@@ -7,6 +7,7 @@ import type { CliIO } from './io.js';
 import { registerExplain } from './commands/explain.js';
 import { registerImport } from './commands/import.js';
 import { registerNodes } from './commands/nodes.js';
+import { registerNodeSetup } from './commands/node-setup.js';
 import { registerPlan } from './commands/plan.js';
 import { registerValidate } from './commands/validate.js';
 import { registerClusterCommands } from './commands/cluster.js';
@@ -32,6 +33,7 @@ Examples:
   phoenix plan --view view.yaml cluster.yaml
   phoenix explain granite-embedding --view view.yaml cluster.yaml
   phoenix plan cluster.yaml --context lab.yaml      (live cluster: steps, makespan)
+  phoenix node setup --all cluster.yaml --dry-run
   phoenix apply cluster.yaml --context lab.yaml
   phoenix status --context lab.yaml
 `,
@@ -42,5 +44,6 @@ Examples:
   registerPlan(program, io);
   registerExplain(program, io);
   registerClusterCommands(program, io);
+  registerNodeSetup(program, io);
   return program;
 }

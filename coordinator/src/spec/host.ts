@@ -44,6 +44,10 @@ const zfsPoolSchema = z.strictObject({
   disks: z
     .array(z.string().regex(/^\/dev\/[A-Za-z0-9._:/+-]+$/, 'disks are /dev paths, preferably /dev/disk/by-id/...'))
     .min(1),
+  allowDestructive: z
+    .boolean()
+    .default(false)
+    .describe('create the pool even on disks that hold partitions, file systems or another pool (their data is lost)'),
 });
 
 const datasetStorageSchema = z.strictObject({
@@ -135,6 +139,15 @@ export const hostSetupSchema = z
     nvidia: nvidiaSchema.optional(),
     firewall: hostFirewallSchema.optional(),
     dns: dnsSchema.optional(),
+    apparmorProfiles: z
+      .array(
+        z.strictObject({
+          name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
+          content: z.string().min(1).describe('the AppArmor policy text; it declares "profile <name>"'),
+        }),
+      )
+      .default([])
+      .describe('custom AppArmor profiles containers name, beyond the built-in Phoenix ones'),
   })
   .describe('declarative host setup of a Proxmox node');
 export type HostSetup = z.output<typeof hostSetupSchema>;

@@ -14,6 +14,7 @@ import type { InitPool, ZfsState } from './zfs/model.js';
  * faults, read the call log and guest configs, change its time scale.
  */
 export type { CallRecord, FaultRule, GuestConfig, InitPool, InitStorage, NodeInit };
+export type { InitDisk } from './host/disks.js';
 export { defaultStorages, isMutating };
 
 /** Directory holding the executables (pct, qm, pvesh, pvesm, pveam, zfs, zpool, nvidia-smi). */

@@ -20,6 +20,9 @@ const TOOLS: Record<string, () => Promise<ToolMain>> = {
   pveam: async () => (await import('./pveam/pveam.js')).pveamMain,
   zfs: async () => (await import('./zfs/zfs.js')).zfsMain,
   zpool: async () => (await import('./zfs/zpool.js')).zpoolMain,
+  lsblk: async () => (await import('./host/lsblk.js')).lsblkMain,
+  apparmor_parser: async () => (await import('./host/apparmor.js')).apparmorParserMain,
+  exportfs: async () => (await import('./host/exportfs.js')).exportfsMain,
   'nvidia-smi': async () => {
     const spec = './nvidia/main.js';
     const mod = (await import(spec)) as { main(argv: string[]): Promise<number> };

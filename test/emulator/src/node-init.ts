@@ -4,6 +4,8 @@ import { writeJson } from './core/atomic-file.js';
 import { EmulatorError } from './core/errors.js';
 import type { NodeFacts, State, StorageConfig, StorageDef } from './core/state.js';
 import { initZfs, type InitPool } from './zfs/model.js';
+import { saveDisks, type InitDisk } from './host/disks.js';
+import { initHostFiles } from './host/host-files.js';
 
 /** First use of a node's state directory: host facts, storage.cfg and ZFS pools. */
 
@@ -27,6 +29,8 @@ export interface NodeInit {
   extraStorages?: InitStorage[];
   zpools?: InitPool[];
   rootfsBytes?: number;
+  /** Block devices of the node (for lsblk and zpool create); none declared accepts any /dev path. */
+  disks?: InitDisk[];
 }
 
 export function defaultStorages(localPath: string): InitStorage[] {
@@ -93,6 +97,8 @@ export async function ensureInitialized(state: State, init: NodeInit): Promise<v
     }
     state.writeStorageConfig(cfg);
     initZfs(state, cfg, init.zpools ?? []);
+    initHostFiles(state);
+    if (init.disks) saveDisks(state, { disks: init.disks });
     const now = Math.floor(Date.now() / 1000);
     const facts: NodeFacts = {
       name: state.node,

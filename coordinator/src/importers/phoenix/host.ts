@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { cidrSchema, ipv4Schema, poolNameSchema, storageIdSchema, usernameSchema } from '@phoenix/shared';
 import type { hostSetupSchema } from '../../spec/host.js';
 import { STORAGE_CONTENT } from '../../spec/host.js';
+import { hostFieldsNotCarriedOut } from '../../spec/host-compile.js';
 import { basename, bool, int, isObject, str, stringList, strArray, type JsonObject } from '../util.js';
 import { firewallRules, reportUnknown, type ImportContext } from './common.js';
 
@@ -380,6 +381,20 @@ export function importHost(h: JsonObject | undefined, ctx: ImportContext, nodeOv
     const enabled = bool(dnsRaw['enabled']);
     if (enabled !== undefined) dns.enabled = enabled;
     profile.dns = dns;
+  }
+
+  // The spec never promises more than node setup does: name each imported field it leaves undone.
+  const sourceOf: Record<string, string> = {
+    timezone: 'timezone',
+    network: 'network',
+    samba: 'samba',
+    users: 'users',
+    nvidia: 'nvidia_driver',
+    firewall: fwNested ? 'shared_volumes.firewall' : 'firewall',
+    dns: 'dns_server',
+  };
+  for (const { field, message } of hostFieldsNotCarriedOut(profile)) {
+    w.add(`${F}:${sourceOf[field] ?? field}`, `imported as hostProfiles.${nodeName}.${field}, but ${message}`);
   }
 
   const vmDefaults = isObject(h['vm_defaults']) ? h['vm_defaults'] : undefined;

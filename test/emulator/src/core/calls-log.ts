@@ -44,10 +44,13 @@ const READ_ONLY: Record<string, RegExp> = {
   zfs: /^(list|get|help)$/,
   zpool: /^(list|status|get|help|iostat)$/,
   'nvidia-smi': /.*/,
+  lsblk: /.*/,
 };
 
 /** True when the call may have changed node state (abbreviated subcommands are resolved first). */
 export function isMutating(rec: Pick<CallRecord, 'tool' | 'argv'>): boolean {
+  // exportfs changes the export table with -r/-a/-u/-f or a host:/path argument; -v only lists it.
+  if (rec.tool === 'exportfs') return rec.argv.some((a) => /^-[a-z]*[rauf]/.test(a) || !a.startsWith('-'));
   const re = READ_ONLY[rec.tool];
   if (!re) return true;
   let sub = rec.argv.find((a) => !a.startsWith('-')) ?? '';

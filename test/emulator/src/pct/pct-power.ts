@@ -7,6 +7,7 @@ import { allLxcStatus, lxcStatus } from './lxc-status.js';
 import { applyPendingChanges } from '../guest-common/pending-apply.js';
 import { lxcPending } from './lxc-pending.js';
 import { runTask } from '../core/task.js';
+import { lxcStartErrors } from '../host/guest-checks.js';
 
 /** pct start/stop/shutdown/reboot/suspend/resume/status/list. */
 
@@ -21,6 +22,11 @@ export async function lxcStartLocked(ctx: Ctx, vmid: number, skiplock: boolean):
     if (isRunning(ctx.state, 'lxc', vmid)) die(`CT ${vmid} already running`);
     if (await applyPendingChanges(ctx, lxcPending, vmid, conf)) writeConfig(ctx.state, 'lxc', vmid, conf);
     await ctx.state.clock.sleepFor('pctStart');
+    const refused = lxcStartErrors(ctx.state, vmid, conf.props, conf.lxc);
+    if (refused.length > 0) {
+      for (const line of refused) ctx.err(`${line}\n`);
+      die(`startup for container '${vmid}' failed`);
+    }
     const dir = ctx.state.guestDir(vmid);
     const sd = ctx.state.dir;
     await bestEffort(sd, `CT ${vmid} rootfs`, () => ensureRootfs(dir, conf.props['ostype']));

@@ -1,6 +1,7 @@
 import type { Ctx } from '../core/ctx.js';
 import { getopt } from '../core/short-opts.js';
 import { mutate, runSubcommand, table } from './cli.js';
+import { findDisk, loadDisks, partitionPath, saveDisks, type DisksState } from '../host/disks.js';
 import { createPool, loadZfs, niceBytes, poolAllocated, poolOf, ZfsError, type ZfsState } from './model.js';
 
 /** The `zpool` command (OpenZFS cmd/zpool) over the emulated pools. */
@@ -184,8 +185,30 @@ async function create(ctx: Ctx, argv: string[]): Promise<number> {
       i++;
     }
   }
+  const groupError = checkGroups(vdevs);
+  if (groupError) {
+    ctx.stderr(`${groupError}\n`);
+    return 1;
+  }
+  const disksState = loadDisks(ctx.state);
+  if (disksState) {
+    const missing = disks.find((d) => !findDisk(disksState, d));
+    if (missing !== undefined) {
+      ctx.stderr(`cannot open '${missing}': No such file or directory\n`);
+      return 1;
+    }
+  }
   const mountpoint = o.values['m']?.[0];
   return mutate(ctx, (z) => {
+      if (disksState) {
+        const problems = diskProblems(disksState, disks, z, o.flags.has('f'));
+        if (problems.length > 0) {
+          const overridable = problems.every((p) => p.overridable) && !o.flags.has('f');
+          throw new ZfsError(`invalid vdev specification\n${overridable ? "use '-f' to override the following errors:" : 'the following errors must be manually repaired:'}\n${problems.map((p) => p.text).join('\n')}`);
+        }
+        labelDisks(disksState, disks, name);
+        saveDisks(ctx.state, disksState);
+      }
       if (z.pools[name]) throw new ZfsError(`cannot create '${name}': pool already exists`);
       const inUse = Object.entries(z.pools).find(([, p]) => p.vdevs.some((d) => disks.includes(d)));
       if (inUse && !o.flags.has('f')) {
@@ -217,4 +240,56 @@ async function destroy(ctx: Ctx, argv: string[]): Promise<number> {
 
 export function zpoolMain(ctx: Ctx, argv: string[]): Promise<number> {
   return runSubcommand(ctx, argv, USAGE, { list, status, create, destroy });
+}
+
+/** zpool_vdev.c construct_spec: each mirror/raidzN group needs its fewest devices (raidzN: N+1). */
+function checkGroups(vdevs: string[]): string | undefined {
+  const grouping = /^(mirror|raidz[123]?)$/;
+  for (let i = 0; i < vdevs.length; i++) {
+    const type = vdevs[i] ?? '';
+    if (!grouping.test(type)) continue;
+    let n = 0;
+    while (i + 1 + n < vdevs.length && !/^(mirror|raidz[123]?|log|cache|spare|special|dedup)$/.test(vdevs[i + 1 + n] ?? '')) n++;
+    const min = type === 'mirror' ? 2 : Number(/\d$/.exec(type)?.[0] ?? 1) + 1;
+    if (n < min) return `invalid vdev specification: ${type} requires at least ${min} devices`;
+    i += n;
+  }
+  return undefined;
+}
+
+/**
+ * check_in_use/check_disk: a ZFS label of an active pool can never be overridden; other pools'
+ * labels and file systems can with -f. A bare partition table without file systems is relabelled.
+ */
+function diskProblems(d: DisksState, disks: string[], z: { pools: Record<string, unknown> }, force: boolean): Array<{ text: string; overridable: boolean }> {
+  const out: Array<{ text: string; overridable: boolean }> = [];
+  for (const path of disks) {
+    const disk = findDisk(d, path);
+    if (!disk) continue;
+    const where: Array<{ name: string; fstype?: string | undefined; label?: string | undefined }> = [
+      { name: path, fstype: disk.fstype, label: disk.label },
+      ...(disk.partitions ?? []).map((p, i) => ({ name: partitionPath(path.startsWith('/dev/disk/') ? `${path}-part` : path, i + 1).replace(/-partp?/, '-part'), fstype: p.fstype, label: p.label })),
+    ];
+    for (const w of where) {
+      if (!w.fstype) continue;
+      if (w.fstype === 'zfs_member') {
+        const active = w.label !== undefined && Object.hasOwn(z.pools, w.label);
+        if (active || !force) out.push({ text: `${w.name} is part of ${active ? 'active' : disk.poolState ?? 'exported'} pool '${w.label ?? ''}'`, overridable: !active });
+      } else if (!force) out.push({ text: `${w.name} contains a filesystem of type '${w.fstype}'`, overridable: true });
+    }
+  }
+  return out;
+}
+
+/** A whole disk given to zpool gets a GPT label: partition 1 holds the pool, partition 9 is reserved. */
+function labelDisks(d: DisksState, disks: string[], pool: string): void {
+  for (const path of disks) {
+    const disk = findDisk(d, path);
+    if (!disk) continue;
+    disk.pttype = 'gpt';
+    delete disk.fstype;
+    delete disk.label;
+    disk.partitions = [{ fstype: 'zfs_member', label: pool }, {}];
+    disk.poolState = 'active';
+  }
 }

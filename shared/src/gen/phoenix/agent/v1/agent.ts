@@ -643,6 +643,112 @@ export interface ListOperationsResponse {
   operations: Operation[];
 }
 
+export interface SetupHostRequest {
+  context: OperationContext | undefined;
+  spec:
+    | HostSpec
+    | undefined;
+  /** Plan and stream the actions (commands, file diffs) without changing anything. */
+  dryRun: boolean;
+}
+
+export interface SetupHostResponse {
+  event: OperationEvent | undefined;
+}
+
+/**
+ * Desired state of the node itself, compiled by the coordinator from the node's host profile and
+ * the guests that may run on it.
+ */
+export interface HostSpec {
+  pools: ZfsPoolSpec[];
+  datasets: ZfsDatasetSpec[];
+  /** zfs_arc_max in bytes; 0 leaves the limit alone. */
+  arcMaxBytes: number;
+  storages: HostStorageSpec[];
+  apparmorProfiles: AppArmorProfile[];
+  subIds: SubIdRange[];
+  directories: HostDirectory[];
+  nfsExports: NfsExportSpec[];
+}
+
+export interface ZfsPoolSpec {
+  name: string;
+  /** stripe, mirror, raidz1, raidz2, raidz3. */
+  layout: string;
+  disks: string[];
+  /** Create the pool even on disks that hold partitions, signatures or another pool's label. */
+  allowDestructive: boolean;
+  /** Pool properties (-o) and root file system properties (-O) at creation. */
+  poolProperties: { [key: string]: string };
+  fsProperties: { [key: string]: string };
+}
+
+export interface ZfsPoolSpec_PoolPropertiesEntry {
+  key: string;
+  value: string;
+}
+
+export interface ZfsPoolSpec_FsPropertiesEntry {
+  key: string;
+  value: string;
+}
+
+export interface ZfsDatasetSpec {
+  /** pool/name */
+  name: string;
+  properties: { [key: string]: string };
+}
+
+export interface ZfsDatasetSpec_PropertiesEntry {
+  key: string;
+  value: string;
+}
+
+export interface HostStorageSpec {
+  id: string;
+  /** zfspool, dir, nfs. */
+  type: string;
+  content: string[];
+  /** Type-specific options: pool, path, server, export, options, shared. */
+  options: { [key: string]: string };
+}
+
+export interface HostStorageSpec_OptionsEntry {
+  key: string;
+  value: string;
+}
+
+export interface AppArmorProfile {
+  /** The profile name as the policy declares it (`profile <name> ...`); also the file name in /etc/apparmor.d. */
+  name: string;
+  content: string;
+}
+
+/** One /etc/subuid or /etc/subgid entry: `<user>:<start>:<count>`. */
+export interface SubIdRange {
+  /** "u" (subuid) or "g" (subgid). */
+  kind: string;
+  user: string;
+  start: number;
+  count: number;
+}
+
+/** A directory on the host (a bind-mount source), with owner ids as the host sees them. */
+export interface HostDirectory {
+  path: string;
+  uid: number;
+  gid: number;
+  /** Octal, e.g. "0755"; empty leaves the mode of an existing directory alone. */
+  mode: string;
+}
+
+export interface NfsExportSpec {
+  path: string;
+  clients: string[];
+  options: string[];
+}
+
 function createBaseGetNodeInfoRequest(): GetNodeInfoRequest {
   return {};
 }
@@ -8801,6 +8907,1661 @@ export const ListOperationsResponse: MessageFns<ListOperationsResponse> = {
   },
 };
 
+function createBaseSetupHostRequest(): SetupHostRequest {
+  return { context: undefined, spec: undefined, dryRun: false };
+}
+
+export const SetupHostRequest: MessageFns<SetupHostRequest> = {
+  encode(message: SetupHostRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.context !== undefined) {
+      OperationContext.encode(message.context, writer.uint32(10).fork()).join();
+    }
+    if (message.spec !== undefined) {
+      HostSpec.encode(message.spec, writer.uint32(18).fork()).join();
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(24).bool(message.dryRun);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetupHostRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetupHostRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.context = OperationContext.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.spec = HostSpec.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetupHostRequest {
+    return {
+      context: isSet(object.context) ? OperationContext.fromJSON(object.context) : undefined,
+      spec: isSet(object.spec) ? HostSpec.fromJSON(object.spec) : undefined,
+      dryRun: isSet(object.dryRun)
+        ? globalThis.Boolean(object.dryRun)
+        : isSet(object.dry_run)
+        ? globalThis.Boolean(object.dry_run)
+        : false,
+    };
+  },
+
+  toJSON(message: SetupHostRequest): unknown {
+    const obj: any = {};
+    if (message.context !== undefined) {
+      obj.context = OperationContext.toJSON(message.context);
+    }
+    if (message.spec !== undefined) {
+      obj.spec = HostSpec.toJSON(message.spec);
+    }
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetupHostRequest>, I>>(base?: I): SetupHostRequest {
+    return SetupHostRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetupHostRequest>, I>>(object: I): SetupHostRequest {
+    const message = createBaseSetupHostRequest();
+    message.context = (object.context !== undefined && object.context !== null)
+      ? OperationContext.fromPartial(object.context)
+      : undefined;
+    message.spec = (object.spec !== undefined && object.spec !== null) ? HostSpec.fromPartial(object.spec) : undefined;
+    message.dryRun = object.dryRun ?? false;
+    return message;
+  },
+};
+
+function createBaseSetupHostResponse(): SetupHostResponse {
+  return { event: undefined };
+}
+
+export const SetupHostResponse: MessageFns<SetupHostResponse> = {
+  encode(message: SetupHostResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.event !== undefined) {
+      OperationEvent.encode(message.event, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetupHostResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetupHostResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.event = OperationEvent.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetupHostResponse {
+    return { event: isSet(object.event) ? OperationEvent.fromJSON(object.event) : undefined };
+  },
+
+  toJSON(message: SetupHostResponse): unknown {
+    const obj: any = {};
+    if (message.event !== undefined) {
+      obj.event = OperationEvent.toJSON(message.event);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetupHostResponse>, I>>(base?: I): SetupHostResponse {
+    return SetupHostResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetupHostResponse>, I>>(object: I): SetupHostResponse {
+    const message = createBaseSetupHostResponse();
+    message.event = (object.event !== undefined && object.event !== null)
+      ? OperationEvent.fromPartial(object.event)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseHostSpec(): HostSpec {
+  return {
+    pools: [],
+    datasets: [],
+    arcMaxBytes: 0,
+    storages: [],
+    apparmorProfiles: [],
+    subIds: [],
+    directories: [],
+    nfsExports: [],
+  };
+}
+
+export const HostSpec: MessageFns<HostSpec> = {
+  encode(message: HostSpec, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.pools) {
+      ZfsPoolSpec.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.datasets) {
+      ZfsDatasetSpec.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.arcMaxBytes !== 0) {
+      writer.uint32(24).uint64(message.arcMaxBytes);
+    }
+    for (const v of message.storages) {
+      HostStorageSpec.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.apparmorProfiles) {
+      AppArmorProfile.encode(v!, writer.uint32(42).fork()).join();
+    }
+    for (const v of message.subIds) {
+      SubIdRange.encode(v!, writer.uint32(50).fork()).join();
+    }
+    for (const v of message.directories) {
+      HostDirectory.encode(v!, writer.uint32(58).fork()).join();
+    }
+    for (const v of message.nfsExports) {
+      NfsExportSpec.encode(v!, writer.uint32(66).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HostSpec {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHostSpec();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pools.push(ZfsPoolSpec.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.datasets.push(ZfsDatasetSpec.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.arcMaxBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.storages.push(HostStorageSpec.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.apparmorProfiles.push(AppArmorProfile.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.subIds.push(SubIdRange.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.directories.push(HostDirectory.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.nfsExports.push(NfsExportSpec.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HostSpec {
+    return {
+      pools: globalThis.Array.isArray(object?.pools) ? object.pools.map((e: any) => ZfsPoolSpec.fromJSON(e)) : [],
+      datasets: globalThis.Array.isArray(object?.datasets)
+        ? object.datasets.map((e: any) => ZfsDatasetSpec.fromJSON(e))
+        : [],
+      arcMaxBytes: isSet(object.arcMaxBytes)
+        ? globalThis.Number(object.arcMaxBytes)
+        : isSet(object.arc_max_bytes)
+        ? globalThis.Number(object.arc_max_bytes)
+        : 0,
+      storages: globalThis.Array.isArray(object?.storages)
+        ? object.storages.map((e: any) => HostStorageSpec.fromJSON(e))
+        : [],
+      apparmorProfiles: globalThis.Array.isArray(object?.apparmorProfiles)
+        ? object.apparmorProfiles.map((e: any) => AppArmorProfile.fromJSON(e))
+        : globalThis.Array.isArray(object?.apparmor_profiles)
+        ? object.apparmor_profiles.map((e: any) => AppArmorProfile.fromJSON(e))
+        : [],
+      subIds: globalThis.Array.isArray(object?.subIds)
+        ? object.subIds.map((e: any) => SubIdRange.fromJSON(e))
+        : globalThis.Array.isArray(object?.sub_ids)
+        ? object.sub_ids.map((e: any) => SubIdRange.fromJSON(e))
+        : [],
+      directories: globalThis.Array.isArray(object?.directories)
+        ? object.directories.map((e: any) => HostDirectory.fromJSON(e))
+        : [],
+      nfsExports: globalThis.Array.isArray(object?.nfsExports)
+        ? object.nfsExports.map((e: any) => NfsExportSpec.fromJSON(e))
+        : globalThis.Array.isArray(object?.nfs_exports)
+        ? object.nfs_exports.map((e: any) => NfsExportSpec.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: HostSpec): unknown {
+    const obj: any = {};
+    if (message.pools?.length) {
+      obj.pools = message.pools.map((e) => ZfsPoolSpec.toJSON(e));
+    }
+    if (message.datasets?.length) {
+      obj.datasets = message.datasets.map((e) => ZfsDatasetSpec.toJSON(e));
+    }
+    if (message.arcMaxBytes !== 0) {
+      obj.arcMaxBytes = Math.round(message.arcMaxBytes);
+    }
+    if (message.storages?.length) {
+      obj.storages = message.storages.map((e) => HostStorageSpec.toJSON(e));
+    }
+    if (message.apparmorProfiles?.length) {
+      obj.apparmorProfiles = message.apparmorProfiles.map((e) => AppArmorProfile.toJSON(e));
+    }
+    if (message.subIds?.length) {
+      obj.subIds = message.subIds.map((e) => SubIdRange.toJSON(e));
+    }
+    if (message.directories?.length) {
+      obj.directories = message.directories.map((e) => HostDirectory.toJSON(e));
+    }
+    if (message.nfsExports?.length) {
+      obj.nfsExports = message.nfsExports.map((e) => NfsExportSpec.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HostSpec>, I>>(base?: I): HostSpec {
+    return HostSpec.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HostSpec>, I>>(object: I): HostSpec {
+    const message = createBaseHostSpec();
+    message.pools = object.pools?.map((e) => ZfsPoolSpec.fromPartial(e)) || [];
+    message.datasets = object.datasets?.map((e) => ZfsDatasetSpec.fromPartial(e)) || [];
+    message.arcMaxBytes = object.arcMaxBytes ?? 0;
+    message.storages = object.storages?.map((e) => HostStorageSpec.fromPartial(e)) || [];
+    message.apparmorProfiles = object.apparmorProfiles?.map((e) => AppArmorProfile.fromPartial(e)) || [];
+    message.subIds = object.subIds?.map((e) => SubIdRange.fromPartial(e)) || [];
+    message.directories = object.directories?.map((e) => HostDirectory.fromPartial(e)) || [];
+    message.nfsExports = object.nfsExports?.map((e) => NfsExportSpec.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseZfsPoolSpec(): ZfsPoolSpec {
+  return { name: "", layout: "", disks: [], allowDestructive: false, poolProperties: {}, fsProperties: {} };
+}
+
+export const ZfsPoolSpec: MessageFns<ZfsPoolSpec> = {
+  encode(message: ZfsPoolSpec, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.layout !== "") {
+      writer.uint32(18).string(message.layout);
+    }
+    for (const v of message.disks) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.allowDestructive !== false) {
+      writer.uint32(32).bool(message.allowDestructive);
+    }
+    globalThis.Object.entries(message.poolProperties).forEach(([key, value]: [string, string]) => {
+      ZfsPoolSpec_PoolPropertiesEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
+    });
+    globalThis.Object.entries(message.fsProperties).forEach(([key, value]: [string, string]) => {
+      ZfsPoolSpec_FsPropertiesEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ZfsPoolSpec {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseZfsPoolSpec();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.layout = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.disks.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.allowDestructive = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            const entry5 = ZfsPoolSpec_PoolPropertiesEntry.decode(reader, reader.uint32());
+            if (entry5.value !== undefined) {
+              message.poolProperties[entry5.key] = entry5.value;
+            }
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const entry6 = ZfsPoolSpec_FsPropertiesEntry.decode(reader, reader.uint32());
+            if (entry6.value !== undefined) {
+              message.fsProperties[entry6.key] = entry6.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ZfsPoolSpec {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      layout: isSet(object.layout) ? globalThis.String(object.layout) : "",
+      disks: globalThis.Array.isArray(object?.disks) ? object.disks.map((e: any) => globalThis.String(e)) : [],
+      allowDestructive: isSet(object.allowDestructive)
+        ? globalThis.Boolean(object.allowDestructive)
+        : isSet(object.allow_destructive)
+        ? globalThis.Boolean(object.allow_destructive)
+        : false,
+      poolProperties: isObject(object.poolProperties)
+        ? (globalThis.Object.entries(object.poolProperties) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.pool_properties)
+        ? (globalThis.Object.entries(object.pool_properties) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      fsProperties: isObject(object.fsProperties)
+        ? (globalThis.Object.entries(object.fsProperties) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.fs_properties)
+        ? (globalThis.Object.entries(object.fs_properties) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: ZfsPoolSpec): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.layout !== "") {
+      obj.layout = message.layout;
+    }
+    if (message.disks?.length) {
+      obj.disks = message.disks;
+    }
+    if (message.allowDestructive !== false) {
+      obj.allowDestructive = message.allowDestructive;
+    }
+    if (message.poolProperties) {
+      const entries = globalThis.Object.entries(message.poolProperties) as [string, string][];
+      if (entries.length > 0) {
+        obj.poolProperties = {};
+        entries.forEach(([k, v]) => {
+          obj.poolProperties[k] = v;
+        });
+      }
+    }
+    if (message.fsProperties) {
+      const entries = globalThis.Object.entries(message.fsProperties) as [string, string][];
+      if (entries.length > 0) {
+        obj.fsProperties = {};
+        entries.forEach(([k, v]) => {
+          obj.fsProperties[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ZfsPoolSpec>, I>>(base?: I): ZfsPoolSpec {
+    return ZfsPoolSpec.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ZfsPoolSpec>, I>>(object: I): ZfsPoolSpec {
+    const message = createBaseZfsPoolSpec();
+    message.name = object.name ?? "";
+    message.layout = object.layout ?? "";
+    message.disks = object.disks?.map((e) => e) || [];
+    message.allowDestructive = object.allowDestructive ?? false;
+    message.poolProperties = (globalThis.Object.entries(object.poolProperties ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.fsProperties = (globalThis.Object.entries(object.fsProperties ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseZfsPoolSpec_PoolPropertiesEntry(): ZfsPoolSpec_PoolPropertiesEntry {
+  return { key: "", value: "" };
+}
+
+export const ZfsPoolSpec_PoolPropertiesEntry: MessageFns<ZfsPoolSpec_PoolPropertiesEntry> = {
+  encode(message: ZfsPoolSpec_PoolPropertiesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ZfsPoolSpec_PoolPropertiesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseZfsPoolSpec_PoolPropertiesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ZfsPoolSpec_PoolPropertiesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: ZfsPoolSpec_PoolPropertiesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ZfsPoolSpec_PoolPropertiesEntry>, I>>(base?: I): ZfsPoolSpec_PoolPropertiesEntry {
+    return ZfsPoolSpec_PoolPropertiesEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ZfsPoolSpec_PoolPropertiesEntry>, I>>(
+    object: I,
+  ): ZfsPoolSpec_PoolPropertiesEntry {
+    const message = createBaseZfsPoolSpec_PoolPropertiesEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseZfsPoolSpec_FsPropertiesEntry(): ZfsPoolSpec_FsPropertiesEntry {
+  return { key: "", value: "" };
+}
+
+export const ZfsPoolSpec_FsPropertiesEntry: MessageFns<ZfsPoolSpec_FsPropertiesEntry> = {
+  encode(message: ZfsPoolSpec_FsPropertiesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ZfsPoolSpec_FsPropertiesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseZfsPoolSpec_FsPropertiesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ZfsPoolSpec_FsPropertiesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: ZfsPoolSpec_FsPropertiesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ZfsPoolSpec_FsPropertiesEntry>, I>>(base?: I): ZfsPoolSpec_FsPropertiesEntry {
+    return ZfsPoolSpec_FsPropertiesEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ZfsPoolSpec_FsPropertiesEntry>, I>>(
+    object: I,
+  ): ZfsPoolSpec_FsPropertiesEntry {
+    const message = createBaseZfsPoolSpec_FsPropertiesEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseZfsDatasetSpec(): ZfsDatasetSpec {
+  return { name: "", properties: {} };
+}
+
+export const ZfsDatasetSpec: MessageFns<ZfsDatasetSpec> = {
+  encode(message: ZfsDatasetSpec, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    globalThis.Object.entries(message.properties).forEach(([key, value]: [string, string]) => {
+      ZfsDatasetSpec_PropertiesEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ZfsDatasetSpec {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseZfsDatasetSpec();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const entry2 = ZfsDatasetSpec_PropertiesEntry.decode(reader, reader.uint32());
+            if (entry2.value !== undefined) {
+              message.properties[entry2.key] = entry2.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ZfsDatasetSpec {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      properties: isObject(object.properties)
+        ? (globalThis.Object.entries(object.properties) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: ZfsDatasetSpec): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.properties) {
+      const entries = globalThis.Object.entries(message.properties) as [string, string][];
+      if (entries.length > 0) {
+        obj.properties = {};
+        entries.forEach(([k, v]) => {
+          obj.properties[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ZfsDatasetSpec>, I>>(base?: I): ZfsDatasetSpec {
+    return ZfsDatasetSpec.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ZfsDatasetSpec>, I>>(object: I): ZfsDatasetSpec {
+    const message = createBaseZfsDatasetSpec();
+    message.name = object.name ?? "";
+    message.properties = (globalThis.Object.entries(object.properties ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseZfsDatasetSpec_PropertiesEntry(): ZfsDatasetSpec_PropertiesEntry {
+  return { key: "", value: "" };
+}
+
+export const ZfsDatasetSpec_PropertiesEntry: MessageFns<ZfsDatasetSpec_PropertiesEntry> = {
+  encode(message: ZfsDatasetSpec_PropertiesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ZfsDatasetSpec_PropertiesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseZfsDatasetSpec_PropertiesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ZfsDatasetSpec_PropertiesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: ZfsDatasetSpec_PropertiesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ZfsDatasetSpec_PropertiesEntry>, I>>(base?: I): ZfsDatasetSpec_PropertiesEntry {
+    return ZfsDatasetSpec_PropertiesEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ZfsDatasetSpec_PropertiesEntry>, I>>(
+    object: I,
+  ): ZfsDatasetSpec_PropertiesEntry {
+    const message = createBaseZfsDatasetSpec_PropertiesEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseHostStorageSpec(): HostStorageSpec {
+  return { id: "", type: "", content: [], options: {} };
+}
+
+export const HostStorageSpec: MessageFns<HostStorageSpec> = {
+  encode(message: HostStorageSpec, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.type !== "") {
+      writer.uint32(18).string(message.type);
+    }
+    for (const v of message.content) {
+      writer.uint32(26).string(v!);
+    }
+    globalThis.Object.entries(message.options).forEach(([key, value]: [string, string]) => {
+      HostStorageSpec_OptionsEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HostStorageSpec {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHostStorageSpec();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.content.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = HostStorageSpec_OptionsEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.options[entry4.key] = entry4.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HostStorageSpec {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      content: globalThis.Array.isArray(object?.content) ? object.content.map((e: any) => globalThis.String(e)) : [],
+      options: isObject(object.options)
+        ? (globalThis.Object.entries(object.options) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: HostStorageSpec): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.content?.length) {
+      obj.content = message.content;
+    }
+    if (message.options) {
+      const entries = globalThis.Object.entries(message.options) as [string, string][];
+      if (entries.length > 0) {
+        obj.options = {};
+        entries.forEach(([k, v]) => {
+          obj.options[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HostStorageSpec>, I>>(base?: I): HostStorageSpec {
+    return HostStorageSpec.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HostStorageSpec>, I>>(object: I): HostStorageSpec {
+    const message = createBaseHostStorageSpec();
+    message.id = object.id ?? "";
+    message.type = object.type ?? "";
+    message.content = object.content?.map((e) => e) || [];
+    message.options = (globalThis.Object.entries(object.options ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseHostStorageSpec_OptionsEntry(): HostStorageSpec_OptionsEntry {
+  return { key: "", value: "" };
+}
+
+export const HostStorageSpec_OptionsEntry: MessageFns<HostStorageSpec_OptionsEntry> = {
+  encode(message: HostStorageSpec_OptionsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HostStorageSpec_OptionsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHostStorageSpec_OptionsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HostStorageSpec_OptionsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: HostStorageSpec_OptionsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HostStorageSpec_OptionsEntry>, I>>(base?: I): HostStorageSpec_OptionsEntry {
+    return HostStorageSpec_OptionsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HostStorageSpec_OptionsEntry>, I>>(object: I): HostStorageSpec_OptionsEntry {
+    const message = createBaseHostStorageSpec_OptionsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseAppArmorProfile(): AppArmorProfile {
+  return { name: "", content: "" };
+}
+
+export const AppArmorProfile: MessageFns<AppArmorProfile> = {
+  encode(message: AppArmorProfile, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.content !== "") {
+      writer.uint32(18).string(message.content);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AppArmorProfile {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAppArmorProfile();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.content = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AppArmorProfile {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      content: isSet(object.content) ? globalThis.String(object.content) : "",
+    };
+  },
+
+  toJSON(message: AppArmorProfile): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.content !== "") {
+      obj.content = message.content;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AppArmorProfile>, I>>(base?: I): AppArmorProfile {
+    return AppArmorProfile.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AppArmorProfile>, I>>(object: I): AppArmorProfile {
+    const message = createBaseAppArmorProfile();
+    message.name = object.name ?? "";
+    message.content = object.content ?? "";
+    return message;
+  },
+};
+
+function createBaseSubIdRange(): SubIdRange {
+  return { kind: "", user: "", start: 0, count: 0 };
+}
+
+export const SubIdRange: MessageFns<SubIdRange> = {
+  encode(message: SubIdRange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== "") {
+      writer.uint32(10).string(message.kind);
+    }
+    if (message.user !== "") {
+      writer.uint32(18).string(message.user);
+    }
+    if (message.start !== 0) {
+      writer.uint32(24).uint32(message.start);
+    }
+    if (message.count !== 0) {
+      writer.uint32(32).uint32(message.count);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SubIdRange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSubIdRange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.start = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.count = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SubIdRange {
+    return {
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      user: isSet(object.user) ? globalThis.String(object.user) : "",
+      start: isSet(object.start) ? globalThis.Number(object.start) : 0,
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+    };
+  },
+
+  toJSON(message: SubIdRange): unknown {
+    const obj: any = {};
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.user !== "") {
+      obj.user = message.user;
+    }
+    if (message.start !== 0) {
+      obj.start = Math.round(message.start);
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SubIdRange>, I>>(base?: I): SubIdRange {
+    return SubIdRange.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SubIdRange>, I>>(object: I): SubIdRange {
+    const message = createBaseSubIdRange();
+    message.kind = object.kind ?? "";
+    message.user = object.user ?? "";
+    message.start = object.start ?? 0;
+    message.count = object.count ?? 0;
+    return message;
+  },
+};
+
+function createBaseHostDirectory(): HostDirectory {
+  return { path: "", uid: 0, gid: 0, mode: "" };
+}
+
+export const HostDirectory: MessageFns<HostDirectory> = {
+  encode(message: HostDirectory, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.uid !== 0) {
+      writer.uint32(16).uint32(message.uid);
+    }
+    if (message.gid !== 0) {
+      writer.uint32(24).uint32(message.gid);
+    }
+    if (message.mode !== "") {
+      writer.uint32(34).string(message.mode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HostDirectory {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHostDirectory();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.uid = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.gid = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.mode = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HostDirectory {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      uid: isSet(object.uid) ? globalThis.Number(object.uid) : 0,
+      gid: isSet(object.gid) ? globalThis.Number(object.gid) : 0,
+      mode: isSet(object.mode) ? globalThis.String(object.mode) : "",
+    };
+  },
+
+  toJSON(message: HostDirectory): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.uid !== 0) {
+      obj.uid = Math.round(message.uid);
+    }
+    if (message.gid !== 0) {
+      obj.gid = Math.round(message.gid);
+    }
+    if (message.mode !== "") {
+      obj.mode = message.mode;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HostDirectory>, I>>(base?: I): HostDirectory {
+    return HostDirectory.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HostDirectory>, I>>(object: I): HostDirectory {
+    const message = createBaseHostDirectory();
+    message.path = object.path ?? "";
+    message.uid = object.uid ?? 0;
+    message.gid = object.gid ?? 0;
+    message.mode = object.mode ?? "";
+    return message;
+  },
+};
+
+function createBaseNfsExportSpec(): NfsExportSpec {
+  return { path: "", clients: [], options: [] };
+}
+
+export const NfsExportSpec: MessageFns<NfsExportSpec> = {
+  encode(message: NfsExportSpec, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    for (const v of message.clients) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.options) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NfsExportSpec {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNfsExportSpec();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.clients.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.options.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NfsExportSpec {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      clients: globalThis.Array.isArray(object?.clients) ? object.clients.map((e: any) => globalThis.String(e)) : [],
+      options: globalThis.Array.isArray(object?.options) ? object.options.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: NfsExportSpec): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.clients?.length) {
+      obj.clients = message.clients;
+    }
+    if (message.options?.length) {
+      obj.options = message.options;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NfsExportSpec>, I>>(base?: I): NfsExportSpec {
+    return NfsExportSpec.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NfsExportSpec>, I>>(object: I): NfsExportSpec {
+    const message = createBaseNfsExportSpec();
+    message.path = object.path ?? "";
+    message.clients = object.clients?.map((e) => e) || [];
+    message.options = object.options?.map((e) => e) || [];
+    return message;
+  },
+};
+
 /**
  * The API of phoenix-agent for its own Proxmox node. Every mutating call carries an
  * OperationContext; long operations stream OperationEvents and end with a result.
@@ -9007,6 +10768,21 @@ export const AgentServiceService = {
       Buffer.from(EnsureDatasetResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): EnsureDatasetResponse => EnsureDatasetResponse.decode(value),
   },
+  /**
+   * Converges the node itself to a host spec: ZFS pools and datasets, ARC limit, Proxmox storages,
+   * and what guests need from the host (AppArmor profiles, subordinate id ranges, bind-mount
+   * sources). Streams one step per action. Idempotent; with dry_run it streams the exact commands
+   * and file diffs and changes nothing.
+   */
+  setupHost: {
+    path: "/phoenix.agent.v1.AgentService/SetupHost" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: SetupHostRequest): Buffer => Buffer.from(SetupHostRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetupHostRequest => SetupHostRequest.decode(value),
+    responseSerialize: (value: SetupHostResponse): Buffer => Buffer.from(SetupHostResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetupHostResponse => SetupHostResponse.decode(value),
+  },
   /** Operations recorded in the agent's journal (survive restarts). */
   getOperation: {
     path: "/phoenix.agent.v1.AgentService/GetOperation" as const,
@@ -9064,6 +10840,13 @@ export interface AgentServiceServer extends UntypedServiceImplementation {
   ensureStorage: handleUnaryCall<EnsureStorageRequest, EnsureStorageResponse>;
   listDatasets: handleUnaryCall<ListDatasetsRequest, ListDatasetsResponse>;
   ensureDataset: handleUnaryCall<EnsureDatasetRequest, EnsureDatasetResponse>;
+  /**
+   * Converges the node itself to a host spec: ZFS pools and datasets, ARC limit, Proxmox storages,
+   * and what guests need from the host (AppArmor profiles, subordinate id ranges, bind-mount
+   * sources). Streams one step per action. Idempotent; with dry_run it streams the exact commands
+   * and file diffs and changes nothing.
+   */
+  setupHost: handleServerStreamingCall<SetupHostRequest, SetupHostResponse>;
   /** Operations recorded in the agent's journal (survive restarts). */
   getOperation: handleUnaryCall<GetOperationRequest, GetOperationResponse>;
   listOperations: handleUnaryCall<ListOperationsRequest, ListOperationsResponse>;
@@ -9364,6 +11147,18 @@ export interface AgentServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: EnsureDatasetResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Converges the node itself to a host spec: ZFS pools and datasets, ARC limit, Proxmox storages,
+   * and what guests need from the host (AppArmor profiles, subordinate id ranges, bind-mount
+   * sources). Streams one step per action. Idempotent; with dry_run it streams the exact commands
+   * and file diffs and changes nothing.
+   */
+  setupHost(request: SetupHostRequest, options?: Partial<CallOptions>): ClientReadableStream<SetupHostResponse>;
+  setupHost(
+    request: SetupHostRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<SetupHostResponse>;
   /** Operations recorded in the agent's journal (survive restarts). */
   getOperation(
     request: GetOperationRequest,
