@@ -42,6 +42,12 @@ function creations(c: DemoCluster): Map<string, number> {
   return seen;
 }
 
+/** What a user does on fresh nodes before the first apply: AppArmor profiles, subuid/subgid, storages. */
+async function setUpNodes(c: DemoCluster, specFile: string): Promise<void> {
+  const r = await c.cli(['node', 'setup', '--all', specFile]);
+  expect(r.code, r.stderr.slice(-1500)).toBe(0);
+}
+
 async function waitForNodes(c: DemoCluster, count: number): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
@@ -61,6 +67,7 @@ describe('cluster - apply the seed config end to end', () => {
     c = await startDemoCluster({ timeScale: 0.01 });
     specFile = await demoSpec(seedDir, c, join(c.dir, 'spec.yaml'));
     await waitForNodes(c, 3);
+    await setUpNodes(c, specFile);
   }, 120_000);
   afterAll(async () => c?.teardown(), 60_000);
 
@@ -173,6 +180,7 @@ describe('cluster - leader failover mid-apply', () => {
   beforeAll(async () => {
     c = await startDemoCluster({ timeScale: 0.02, coordinators: ['coord-a', 'coord-b'], leaseTtlMs: 3000 });
     await waitForNodes(c, 3);
+    await setUpNodes(c, await demoSpec(seedDir, c, join(c.dir, 'spec.yaml')));
   }, 120_000);
   afterAll(async () => c?.teardown(), 60_000);
 

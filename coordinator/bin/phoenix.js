@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // The phoenix CLI. `npm run build` compiles it to ../dist and bundles it to ../dist/cli-bundle
-// (a few files load much faster than hundreds); without the bundle the compiled modules run.
-import { existsSync } from 'node:fs';
+// (a few files load much faster than hundreds). Without the bundle, or when the compiled modules
+// are newer (a `tsc -b` since the last bundle), the compiled modules run.
+import { statSync } from 'node:fs';
 
-const bundled = new URL('../dist/cli-bundle/phoenix.mjs', import.meta.url);
-const entry = existsSync(bundled) ? bundled.href : '../dist/cli/main.js';
+const mtime = (rel) => statSync(new URL(rel, import.meta.url), { throwIfNoEntry: false })?.mtimeMs ?? -1;
+// tsc -b rewrites its build info whenever it emits anything.
+const bundled = mtime('../dist/cli-bundle/phoenix.mjs') >= mtime('../dist/.tsbuildinfo');
+const entry = bundled ? '../dist/cli-bundle/phoenix.mjs' : '../dist/cli/main.js';
 import(entry).then(
   (m) => m.run(),
   (err) => {
