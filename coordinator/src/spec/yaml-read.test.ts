@@ -69,6 +69,8 @@ describe('parseYamlText', () => {
     const levels = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
     for (let i = 1; i < 8; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
     expect(() => parseYamlText(`${levels.join('\n')}\n`, 'bomb.yaml')).toThrowError(/bomb\.yaml: .*more than 1000000 values/);
+    // A long flat list is counted, not spread onto the call stack.
+    expect(() => parseYamlText(`[${Array(300_000).fill('1').join(',')}]`, 'long.yaml')).not.toThrow();
     // A few shared anchors are fine.
     expect(parseYamlText('base: &b {cores: 2}\none: *b\ntwo: *b\n', 'ok.yaml')).toEqual({ base: { cores: 2 }, one: { cores: 2 }, two: { cores: 2 } });
   });

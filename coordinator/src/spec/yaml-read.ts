@@ -37,8 +37,8 @@ function countValues(root: unknown, limit: number): number {
   while (stack.length > 0 && count <= limit) {
     const v = stack.pop();
     count++;
-    if (Array.isArray(v)) stack.push(...(v as unknown[]));
-    else if (v !== null && typeof v === 'object') stack.push(...Object.values(v));
+    // One push per element: spreading a long list as arguments would overflow the call stack.
+    if (v !== null && typeof v === 'object') for (const child of Object.values(v)) stack.push(child);
   }
   return count;
 }
