@@ -34,6 +34,8 @@ export const buckets = {
   nodes: 'phoenix_nodes',
   /** Apply journal: per run and per step, who started what and whether it finished. */
   journal: 'phoenix_journal',
+  /** Secrets sealed to the coordinators' public key (pull secrets, kubeconfigs, passwords). */
+  secrets: 'phoenix_secrets',
 } as const;
 
 export type BucketName = (typeof buckets)[keyof typeof buckets];

@@ -15,6 +15,7 @@ import { startSecuredNats, type SecuredNatsServer } from '../harness/nats.js';
 import { createTestPki, type TestPki } from '../harness/certs.js';
 import { AgentProcess, repoRoot } from '../harness/agent-process.js';
 import { reapWithParent } from '../harness/reaper.js';
+import { generateKeyPairSync } from 'node:crypto';
 
 export const CLUSTER = 'demo';
 
@@ -114,11 +115,14 @@ export async function startDemoCluster(options: DemoOptions = {}): Promise<DemoC
   const contextFile = join(dir, 'context.yaml');
   await writeFile(contextFile, stringify(context(admin, 'phoenix-admin')));
 
+  // Every coordinator gets the same secrets key, as LoadCredential= hands it out in production.
+  const secretsKeyFile = join(dir, 'secrets.key');
+  await writeFile(secretsKeyFile, generateKeyPairSync('x25519').privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
   const coordinators = new Map<string, ChildProcess>();
   const startCoordinator = async (id: string): Promise<ChildProcess> => {
     const tls = await pki.client('coordinator', id);
     const cfgFile = join(dir, `coordinator-${id}.yaml`);
-    await writeFile(cfgFile, stringify({ id, context: context(tls, id), leaseTtlSeconds: (options.leaseTtlMs ?? 4000) / 1000, perNodeConcurrency: 4, heartbeatIntervalSeconds: 2 }));
+    await writeFile(cfgFile, stringify({ id, context: context(tls, id), leaseTtlSeconds: (options.leaseTtlMs ?? 4000) / 1000, perNodeConcurrency: 4, heartbeatIntervalSeconds: 2, secrets: { keyFile: secretsKeyFile } }));
     await mkdir(join(dir, 'logs'), { recursive: true });
     const child = reapWithParent(
       spawn(process.execPath, [join(root, 'coordinator/dist/daemon/main.js'), '--config', cfgFile], {

@@ -9,6 +9,7 @@ import { registerImport } from './commands/import.js';
 import { registerNodes } from './commands/nodes.js';
 import { registerNodeSetup } from './commands/node-setup.js';
 import { registerPlan } from './commands/plan.js';
+import { registerSecret } from './commands/secret.js';
 import { registerValidate } from './commands/validate.js';
 import { registerClusterCommands } from './commands/cluster.js';
 import { VERSION } from './version.js';
@@ -45,5 +46,6 @@ Examples:
   registerExplain(program, io);
   registerClusterCommands(program, io);
   registerNodeSetup(program, io);
+  registerSecret(program, io);
   return program;
 }

@@ -38,6 +38,28 @@ export const coordinatorConfigSchema = z.strictObject({
   requestRetentionHours: z.number().positive().default(COORDINATOR_DEFAULTS.requestRetentionHours),
   /** host:port for /metrics and /healthz; `false` turns the endpoint off. @default false */
   metricsListen: z.union([hostPortSchema, z.literal(false)]).default(COORDINATOR_DEFAULTS.metricsListen),
+  /**
+   * Secret stores. `keyFile`: the coordinators' X25519 private key (PEM; `credential:<name>` for a
+   * systemd credential) that opens secrets sealed in NATS KV. `vault`: HashiCorp Vault KV v2 for
+   * users who keep their secrets there. `output`: where Phoenix stores what it creates (OpenShift
+   * credentials). @default output "kv"
+   */
+  secrets: z
+    .strictObject({
+      keyFile: z.string().min(1).optional(),
+      vault: z
+        .strictObject({
+          address: z.string().url(),
+          tokenFile: z.string().min(1),
+          caFile: z.string().min(1).optional(),
+          namespace: z.string().min(1).optional(),
+        })
+        .optional(),
+      output: z.enum(['kv', 'vault']).default('kv'),
+      /** Where OpenShift credentials go, below the output store (ProxShift's layout for Vault). @default "openshift" for kv, "secrets/data/openshift" for vault */
+      openshiftPath: z.string().regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/).optional(),
+    })
+    .default({ output: 'kv' }),
   /** @default $PHOENIX_LOG_LEVEL, else "info" */
   log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).optional() }).default({}),
 });
@@ -57,6 +79,15 @@ export interface CompiledCoordinatorConfig {
   requestRetentionMs: number;
   metricsListen: MetricsListen | undefined;
   logLevel: string | undefined;
+  secrets: CompiledSecretsConfig;
+}
+
+/** Secret stores with every file path resolved. */
+export interface CompiledSecretsConfig {
+  keyFile: string | undefined;
+  vault: { address: string; tokenFile: string; caFile: string | undefined; namespace: string | undefined } | undefined;
+  output: 'kv' | 'vault';
+  openshiftPath: string;
 }
 
 export interface CompileCoordinatorOptions {
@@ -77,6 +108,23 @@ export function compileCoordinatorConfig(config: CoordinatorConfig, options: Com
     nats: { ...c.nats, passwordFile: secret('nats.passwordFile', c.nats.passwordFile) },
     tls: { ca: secret('tls.ca', c.tls.ca), cert: secret('tls.cert', c.tls.cert), key: secret('tls.key', c.tls.key) },
   };
+  const sec = config.secrets;
+  const fileOf = (field: string, value: string): string => secretFile(field, value, baseDir, env, issues);
+  const secrets: CompiledSecretsConfig = {
+    keyFile: sec.keyFile === undefined ? undefined : fileOf('secrets.keyFile', sec.keyFile),
+    vault:
+      sec.vault === undefined
+        ? undefined
+        : {
+            address: sec.vault.address,
+            tokenFile: fileOf('secrets.vault.tokenFile', sec.vault.tokenFile),
+            caFile: sec.vault.caFile === undefined ? undefined : fileOf('secrets.vault.caFile', sec.vault.caFile),
+            namespace: sec.vault.namespace,
+          },
+    output: sec.output,
+    openshiftPath: sec.openshiftPath ?? (sec.output === 'vault' ? 'secrets/data/openshift' : 'openshift'),
+  };
+  if (sec.output === 'vault' && sec.vault === undefined) issues.push('secrets.output: "vault" needs secrets.vault');
   if (issues.length > 0) throw new InvalidArgumentError('config', options.source, issues.join('; '));
   let metricsListen: MetricsListen | undefined;
   if (config.metricsListen !== false) {
@@ -93,6 +141,7 @@ export function compileCoordinatorConfig(config: CoordinatorConfig, options: Com
     requestRetentionMs: config.requestRetentionHours * 3_600_000,
     metricsListen,
     logLevel: config.log.level,
+    secrets,
   };
 }
 

@@ -6,6 +6,7 @@
  * once NATS, the state store and the election are up; draining on stop, when the executor stops
  * taking runs, the lease is resigned and the connections close.
  */
+import { openSecretStore } from '../secrets/index.js';
 import { readFileSync } from 'node:fs';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -42,6 +43,7 @@ export class CoordinatorDaemon {
     const nc = await connectNats(c.context, `coordinator-${c.id}`);
     this.#nc = nc;
     const store = await StateStore.open(nc, { leaseTtlMs: c.leaseTtlMs, logger: this.logger });
+    const secrets = await openSecretStore(c.secrets, store);
     const keeper = new ViewKeeper(nc, c.context.cluster, this.logger, c.heartbeatIntervalMs);
     this.#keeper = keeper;
     const election = new LeaderElection(store, { id: c.id, logger: this.logger });
@@ -58,6 +60,7 @@ export class CoordinatorDaemon {
       token: () => election.currentToken() ?? 0,
       logger: this.logger,
       requestRetentionMs: c.requestRetentionMs,
+      secrets,
     });
     this.#executor = executor;
     this.#metrics(election, keeper);

@@ -5,6 +5,7 @@
  * under an older leader is resumed: the journal and the agents' idempotency keys make sure
  * nothing is done twice. Requests of runs finished longer ago than the retention are deleted.
  */
+import type { SecretStore } from '../secrets/index.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { subjects, type Logger } from '@phoenix/shared';
 import { Allocator } from '../alloc/index.js';
@@ -30,6 +31,8 @@ export interface RunExecutorOptions {
   logger: Logger;
   /** Requests of runs finished longer ago than this are deleted. */
   requestRetentionMs: number;
+  /** Resolves spec secret references and stores what Phoenix creates. */
+  secrets: SecretStore;
 }
 
 /** How often finished requests are looked for, at most (less when the retention is shorter). */

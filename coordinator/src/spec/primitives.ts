@@ -56,9 +56,9 @@ export const nonNegativeInt = (max: number) => z.number().int().min(0).max(max);
  */
 export const secretRefSchema = z
   .strictObject({
-    store: z.enum(['vault', 'file']).default('vault').describe('where the secret lives'),
-    path: z.string().min(1).max(1024).describe('KV path (vault) or absolute file path (file)'),
-    key: z.string().min(1).max(256).optional().describe('field inside the secret (vault KV)'),
+    store: z.enum(['kv', 'vault', 'file']).default('kv').describe('where the secret lives'),
+    path: z.string().min(1).max(1024).describe('sealed-KV path (kv), Vault KV v2 path (vault) or absolute file path (file)'),
+    key: z.string().min(1).max(256).optional().describe('field inside the secret; default: its value field or its only field'),
   })
   .describe('a reference to a secret; the value itself never appears in a spec');
 export type SecretRef = z.output<typeof secretRefSchema>;

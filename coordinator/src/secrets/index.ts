@@ -1,0 +1,12 @@
+export { FileSecretBackend } from './file-backend.js';
+export { KvSecretBackend, publishRecipient, readRecipient } from './kv-backend.js';
+export { generateKeyPem, keyPairFromPem, open, publicKeyBase64, recipientFromBase64, seal, sealedSchema } from './sealed.js';
+export type { RecipientKey, Sealed, SecretKeyPair } from './sealed.js';
+export { SecretStore, pickField } from './secret-store.js';
+export type { SecretRefLike } from './secret-store.js';
+export { checkSecretPath } from './types.js';
+export type { SecretBackend, SecretFields, SecretStoreName } from './types.js';
+export { VaultSecretBackend, kvV2Paths } from './vault-backend.js';
+export type { VaultOptions } from './vault-backend.js';
+export { openSecretStore } from './open.js';
+export type { SecretsSettings } from './open.js';
