@@ -21,6 +21,10 @@ export const subjects = {
   healthAll(cluster: string): string {
     return `phoenix.health.${token(clusterNameSchema, cluster, 'cluster')}.*`;
   },
+  /** Request/reply: a coordinator reveals a secret Phoenix created, sealed to the asker's one-time key. */
+  reveal(cluster: string): string {
+    return `phoenix.reveal.${token(clusterNameSchema, cluster, 'cluster')}`;
+  },
   events(cluster: string, kind: string): string {
     return `phoenix.events.${token(clusterNameSchema, cluster, 'cluster')}.${kind}`;
   },
@@ -36,6 +40,8 @@ export const buckets = {
   journal: 'phoenix_journal',
   /** Secrets sealed to the coordinators' public key (pull secrets, kubeconfigs, passwords). */
   secrets: 'phoenix_secrets',
+  /** OpenShift installs: per cluster, its state, the nodes holding its agent ISO, its URLs. */
+  openshift: 'phoenix_openshift',
 } as const;
 
 export type BucketName = (typeof buckets)[keyof typeof buckets];

@@ -53,6 +53,11 @@ export interface ExecuteOptions {
   journal: ApplyJournal;
   emit?: (e: ApplyEvent) => void;
   signal?: AbortSignal;
+  /**
+   * Outside preconditions by gate id (PlannedGuest.gate): a guest starts once its gate resolved and
+   * is blocked when it rejects or is missing.
+   */
+  gates?: ReadonlyMap<string, Promise<unknown>>;
 }
 
 export async function executePlan(guests: readonly PlannedGuest[], options: ExecuteOptions): Promise<GuestOutcome[]> {
@@ -66,9 +71,21 @@ export async function executePlan(guests: readonly PlannedGuest[], options: Exec
   const pending = new Set(guests.map((g) => g.id));
   const running = new Map<string, number>();
   const sourceQueues = new Map<string, Promise<void>>();
+  const gateState = new Map<string, 'open' | 'failed'>();
+  let pumpLater: () => void = () => undefined;
+  for (const [id, gate] of options.gates ?? []) {
+    void gate.then(
+      () => gateState.set(id, 'open'),
+      () => gateState.set(id, 'failed'),
+    ).finally(() => pumpLater());
+  }
 
   const depsState = (g: PlannedGuest): 'ready' | 'wait' | 'blocked' => {
     let wait = false;
+    if (g.gate !== undefined) {
+      if (!options.gates?.has(g.gate) || gateState.get(g.gate) === 'failed') return 'blocked';
+      if (gateState.get(g.gate) !== 'open') wait = true;
+    }
     for (const d of g.dependsOn) {
       const o = outcomes.get(d);
       if (!o) wait = true;
@@ -150,6 +167,7 @@ export async function executePlan(guests: readonly PlannedGuest[], options: Exec
       }
       if (pending.size === 0 && inFlight.size === 0) resolve();
     };
+    pumpLater = pump;
     pump();
   });
 

@@ -4,3 +4,5 @@
  */
 export { executePlan, type ApplyEvent, type ApplyJournal, type ExecuteOptions, type GuestOutcome, type GuestRunner } from './execute.js';
 export { agentRunner, idempotencyKey } from './runner.js';
+export { executeWithOpenShift } from './openshift.js';
+export type { ClusterEvent, ClusterOutcome, ExecuteWithOpenShiftOptions, OpenShiftDriver } from './openshift.js';

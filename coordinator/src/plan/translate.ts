@@ -6,6 +6,7 @@
 import type { agentv1 } from '@phoenix/shared';
 import type { CompiledGuest, CompiledSpec } from '../spec/compile.js';
 import { toAgentSpec } from './agent-spec.js';
+import type { PlannedCluster } from './openshift.js';
 import type { AllocatedGuest } from './stages.js';
 import { stepsFor } from './steps.js';
 import type { PlannedGuest } from './types.js';
@@ -19,8 +20,15 @@ export interface TranslateOptions {
   scripts?: Record<string, string>;
 }
 
-export function translate(spec: CompiledSpec, allocated: readonly AllocatedGuest[], options: TranslateOptions): PlannedGuest[] {
+export function translate(
+  spec: CompiledSpec,
+  allocated: readonly AllocatedGuest[],
+  clusters: readonly PlannedCluster[],
+  options: TranslateOptions,
+): PlannedGuest[] {
   const byId = new Map(allocated.map((a) => [a.id, a]));
+  // New VMs of a cluster being installed boot from its agent ISO, so they wait for it.
+  const gates = new Map(clusters.filter((c) => c.action === 'install').flatMap((c) => c.hosts.map((h) => [h.guestId, c.gate] as const)));
   const byName = new Map(spec.guests.map((g) => [g.name, g]));
   return allocated.map((a): PlannedGuest => {
     const g = a.guest;
@@ -38,6 +46,7 @@ export function translate(spec: CompiledSpec, allocated: readonly AllocatedGuest
       steps: stepsFor(g, a.exists, a.parentId !== undefined, inherited),
       dependsOn: [...deps],
       ...(a.parentId && !a.exists ? { cloneSource: a.parentId } : {}),
+      ...(!a.exists && gates.has(a.id) ? { gate: gates.get(a.id)! } : {}),
       ...(agentSpec ? { spec: agentSpec } : {}),
     };
   });

@@ -22,6 +22,8 @@ export interface PlannedGuest {
   steps: PlanStep[];
   /** Guests that must be converged first (template parents, clone sources, declared dependencies). */
   dependsOn: string[];
+  /** An outside precondition it waits for besides guests (an OpenShift cluster's agent ISO). */
+  gate?: string;
   /** When created by cloning: the id of the source guest (clones of one source are serialised). */
   cloneSource?: string;
   /** The desired state sent to the agent (absent for deletes). */
