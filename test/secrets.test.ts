@@ -17,7 +17,10 @@ import {
   generateKeyPem,
   keyPairFromPem,
   publishRecipient,
+  requestReveal,
+  serveReveals,
 } from '../coordinator/src/secrets/index.js';
+import { createLogger } from '@phoenix/shared';
 import { StateStore, kvKey } from '../coordinator/src/state/index.js';
 import { startVaultEmulator, type VaultEmulator } from './emulator/src/vault/server.js';
 import { startSecuredNats, type SecuredNatsServer } from './harness/nats.js';
@@ -83,6 +86,35 @@ describe('sealed secrets in NATS KV', () => {
   it('a coordinator with a different key is refused at start, naming both key ids', async () => {
     const other = keyPairFromPem(generateKeyPem(), 'secrets.keyFile');
     await expect(publishRecipient(store, other)).rejects.toThrow(new RegExp(`holds key ${other.kid}`));
+  });
+});
+
+describe('revealing a kubeconfig to the CLI', () => {
+  it('crosses NATS sealed to the one-time key, and only for a cluster with stored credentials', async () => {
+    const keys = keyPairFromPem(generateKeyPem(), 'secrets.keyFile');
+    const secrets = new SecretStore([new KvSecretBackend(store, keys)], 'kv');
+    await secrets.write('openshift/lab', { kubeconfig: 'apiVersion: v1\nclusters: [kubeconfig-body]', kubeadmin: 'kubeadmin-pass-xyz' });
+    const seen: string[] = [];
+    const spy = nc.subscribe('_INBOX.>', { callback: (_e, m) => void seen.push(m.string()) });
+    const spy2 = nc.subscribe('phoenix.reveal.>', { callback: (_e, m) => void seen.push(m.string()) });
+    const sub = serveReveals(nc, 'lab', secrets, (c) => Promise.resolve(c === 'lab' ? { store: 'kv' as const, path: 'openshift/lab' } : undefined), createLogger({ service: 'test', level: 'silent' }));
+    try {
+      const cli = await server.connectAs('coordinator', { name: 'cli' });
+      try {
+        await expect(requestReveal(cli, 'lab', 'lab', 'kubeadmin')).resolves.toBe('kubeadmin-pass-xyz');
+        await expect(requestReveal(cli, 'lab', 'lab', 'kubeconfig')).resolves.toContain('kubeconfig-body');
+        await expect(requestReveal(cli, 'lab', 'other', 'kubeconfig')).rejects.toThrow(NotFoundError);
+      } finally {
+        await cli.close();
+      }
+      await nc.flush();
+      expect(seen.length).toBeGreaterThanOrEqual(4);
+      expect(seen.join('\n')).not.toMatch(/kubeadmin-pass-xyz|kubeconfig-body/);
+    } finally {
+      sub.unsubscribe();
+      spy.unsubscribe();
+      spy2.unsubscribe();
+    }
   });
 });
 

@@ -9,6 +9,7 @@ import { registerImport } from './commands/import.js';
 import { registerNodes } from './commands/nodes.js';
 import { registerNodeSetup } from './commands/node-setup.js';
 import { registerPlan } from './commands/plan.js';
+import { registerOpenShift } from './commands/openshift.js';
 import { registerSecret } from './commands/secret.js';
 import { registerValidate } from './commands/validate.js';
 import { registerClusterCommands } from './commands/cluster.js';
@@ -47,5 +48,6 @@ Examples:
   registerClusterCommands(program, io);
   registerNodeSetup(program, io);
   registerSecret(program, io);
+  registerOpenShift(program, io);
   return program;
 }

@@ -6,7 +6,8 @@
  * once NATS, the state store and the election are up; draining on stop, when the executor stops
  * taking runs, the lease is resigned and the connections close.
  */
-import { openSecretStore } from '../secrets/index.js';
+import { openSecretStore, serveReveals, type SecretRefLike } from '../secrets/index.js';
+import { openshiftRecordKey, openshiftRecords, type OpenShiftRecord } from '../state/index.js';
 import { readFileSync } from 'node:fs';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -24,6 +25,7 @@ export class CoordinatorDaemon {
   readonly lifecycle = new Lifecycle();
   readonly registry = new Registry();
   #nc: NatsConnection | undefined;
+  #reveals: { unsubscribe(): void } | undefined;
   #election: LeaderElection | undefined;
   #executor: RunExecutor | undefined;
   #keeper: ViewKeeper | undefined;
@@ -44,6 +46,10 @@ export class CoordinatorDaemon {
     this.#nc = nc;
     const store = await StateStore.open(nc, { leaseTtlMs: c.leaseTtlMs, logger: this.logger });
     const secrets = await openSecretStore(c.secrets, store);
+    if (c.secrets.keyFile !== undefined) {
+      // Any coordinator holding the key may answer: revealing needs no leadership.
+      this.#reveals = serveReveals(nc, c.context.cluster, secrets, async (cluster) => credentialsRef((await openshiftRecords(store).get(openshiftRecordKey(cluster)))?.value), this.logger);
+    }
     const keeper = new ViewKeeper(nc, c.context.cluster, this.logger, c.heartbeatIntervalMs);
     this.#keeper = keeper;
     const election = new LeaderElection(store, { id: c.id, logger: this.logger });
@@ -120,6 +126,7 @@ export class CoordinatorDaemon {
 
   async #drain(): Promise<void> {
     this.lifecycle.advance('draining');
+    this.#reveals?.unsubscribe();
     this.#executor?.stop();
     this.#keeper?.stop();
     await this.#election?.stop({ resign: true }).catch((err: unknown) => this.logger.warn({ err }, 'resigning the lease failed'));
@@ -127,4 +134,10 @@ export class CoordinatorDaemon {
     this.lifecycle.advance('stopped');
     await this.#metricsServer?.close();
   }
+}
+
+/** `kv:openshift/lab` in an install record → the reference it names. */
+function credentialsRef(record: OpenShiftRecord | undefined): SecretRefLike | undefined {
+  const m = /^(kv|vault):(.+)$/.exec(record?.credentials ?? '');
+  return m ? { store: m[1] as 'kv' | 'vault', path: m[2] ?? '' } : undefined;
 }

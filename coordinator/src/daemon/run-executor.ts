@@ -5,6 +5,9 @@
  * under an older leader is resumed: the journal and the agents' idempotency keys make sure
  * nothing is done twice. Requests of runs finished longer ago than the retention are deleted.
  */
+import { executeWithOpenShift, type ClusterEvent, type OpenShiftDriver } from '../apply/index.js';
+import type { PlannedCluster } from '../plan/index.js';
+import { readOpenShiftRecords } from '../state/index.js';
 import type { SecretStore } from '../secrets/index.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { subjects, type Logger } from '@phoenix/shared';
@@ -12,7 +15,7 @@ import { Allocator } from '../alloc/index.js';
 import { AgentClient } from '../agents/index.js';
 import { buildPlan, type PlannedGuest } from '../plan/index.js';
 import { RequestQueue, specBucket, sweepFinishedRequests, SPEC_KEY, type ApplyRequest, type RunEvent } from '../requests/index.js';
-import { agentRunner, executePlan, type ApplyEvent, type GuestOutcome } from '../apply/index.js';
+import { agentRunner, type ApplyEvent, type GuestOutcome } from '../apply/index.js';
 import { loadSpecText } from '../spec/load.js';
 import { ApplyJournal, RunJournal, type StateStore } from '../state/index.js';
 import type { TlsMaterial } from '@phoenix/shared';
@@ -31,6 +34,8 @@ export interface RunExecutorOptions {
   logger: Logger;
   /** Requests of runs finished longer ago than this are deleted. */
   requestRetentionMs: number;
+  /** Installs OpenShift clusters; without it their VMs are held back and reported. */
+  openshift?: OpenShiftDriver;
   /** Resolves spec secret references and stores what Phoenix creates. */
   secrets: SecretStore;
 }
@@ -176,6 +181,7 @@ export class RunExecutor {
     const { compiled } = loadSpecText(specRecord.value.yaml, 'spec');
     const allocator = new Allocator(this.o.store, { networks: [...compiled.networks.values()] });
     let guests: PlannedGuest[];
+    let clusters: readonly PlannedCluster[] = [];
     let unplaced = 0;
     if (req.kind === 'apply') {
       const plan = await buildPlan(compiled, await this.o.keeper.planningView(this.o.store), {
@@ -183,7 +189,9 @@ export class RunExecutor {
         allocator,
         featureParams: { trusted_ca: { ca_cert: this.o.caPem } },
         scripts: specRecord.value.files,
+        openshiftRecords: await readOpenShiftRecords(this.o.store),
       });
+      clusters = plan.openshift;
       for (const u of plan.unplaced) this.#publish({ runId: req.runId, type: 'done', guest: u.guest, status: 'unplaced', error: u.reason });
       unplaced = plan.unplaced.length;
       guests = plan.guests;
@@ -201,13 +209,25 @@ export class RunExecutor {
         this.#publish({ ...base, type: 'done', status: e.outcome.status, changed: e.outcome.changed, ...(err ? { error: err instanceof Error ? err.message : String(err) } : {}) });
       }
     };
-    const outcomes = await executePlan(guests, {
+    const emitCluster = (e: ClusterEvent): void =>
+      this.#publish({ runId: req.runId, type: 'cluster', guest: `openshift/${e.cluster}`, step: e.step, state: e.state, message: e.message, ...(e.host ? { host: e.host } : {}) });
+    const result = await executeWithOpenShift(guests, {
       limits: { perNode: this.o.perNode },
       runner: agentRunner((node) => this.#client(node)),
       journal: new RunJournal(this.#journal, req.runId, actor),
       emit,
       signal: this.#abort.signal,
+      clusters,
+      driver: this.o.openshift,
+      emitCluster,
     });
+    const outcomes = result.guests;
+    for (const c of result.clusters) {
+      if (c.status === 'unchanged') continue;
+      const err = c.error;
+      this.#publish({ runId: req.runId, type: 'done', guest: `openshift/${c.cluster}`, status: c.status, changed: c.status === 'installed', ...(err ? { error: err instanceof Error ? err.message : String(err) } : {}) });
+      if (c.status !== 'installed') unplaced += 1; // counts toward a partial or failed run
+    }
     if (req.kind !== 'apply') {
       for (const o of outcomes) if (o.status === 'converged') await allocator.release(o.id);
     }

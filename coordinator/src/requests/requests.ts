@@ -72,7 +72,10 @@ export async function submitRequest(
 /** One line of a run's event stream. */
 export interface RunEvent {
   runId: string;
-  type: 'plan' | 'start' | 'progress' | 'log' | 'done' | 'finished';
+  /** `cluster`: a step of an OpenShift install (guest is `openshift/<name>`). */
+  type: 'plan' | 'start' | 'progress' | 'log' | 'done' | 'finished' | 'cluster';
+  /** For 'cluster': the OpenShift host the line is about. */
+  host?: string;
   guest?: string;
   node?: string;
   vmid?: number;

@@ -10,3 +10,5 @@ export { VaultSecretBackend, kvV2Paths } from './vault-backend.js';
 export type { VaultOptions } from './vault-backend.js';
 export { openSecretStore } from './open.js';
 export type { SecretsSettings } from './open.js';
+export { REVEAL_FIELDS, requestReveal, serveReveals } from './reveal.js';
+export type { CredentialsLookup, RevealField } from './reveal.js';

@@ -60,6 +60,12 @@ export async function watchRun(
           return;
         }
         if (e.type === 'finished') return finish(e.runState ?? 'failed', e.error);
+        if (e.type === 'cluster') {
+          // One line per install stage and host, beside the guests' progress.
+          if (options.json) io.out(`${JSON.stringify(e)}\n`);
+          else io.err(`${e.guest ?? 'openshift'}${e.host ? ` ${e.host}` : ''}: ${e.step} ${e.state}${e.message ? ` — ${e.message}` : ''}\n`);
+          return;
+        }
         if (e.type === 'done' && e.guest) {
           summary.guests[e.guest] = { status: e.status ?? '?', changed: e.changed ?? false, ...(e.node ? { node: e.node } : {}), ...(e.vmid ? { vmid: e.vmid } : {}), ...(e.error ? { error: e.error } : {}) };
         }

@@ -1,0 +1,48 @@
+/** `phoenix openshift …`: see commands/openshift.ts. */
+import { InvalidArgumentError, NotFoundError } from '@phoenix/shared';
+import { requestReveal, type RevealField } from '../../secrets/index.js';
+import { readOpenShiftRecords } from '../../state/index.js';
+import { formatTable, parseFormat, render, type CliIO } from '../io.js';
+import { openSession } from './cluster-session.js';
+
+const CLUSTER_NAME = /^[a-z][a-z0-9-]{0,52}$/;
+
+export async function openshiftStatus(io: CliIO, cluster: string | undefined, opts: { context?: string | undefined; output: string }): Promise<void> {
+  const format = parseFormat(opts.output);
+  if (cluster !== undefined && !CLUSTER_NAME.test(cluster)) throw new InvalidArgumentError('cluster', cluster, 'cluster names are lower-case DNS labels');
+  const s = await openSession(opts.context);
+  try {
+    const records = [...(await readOpenShiftRecords(s.store)).values()].filter((r) => cluster === undefined || r.cluster === cluster);
+    if (cluster !== undefined && records.length === 0) throw new NotFoundError(`no OpenShift cluster named ${cluster} has been installed here`);
+    const rows = records.map((r) => ({
+      cluster: r.cluster,
+      state: r.state,
+      stage: r.stage ?? '',
+      nodes: r.nodes,
+      console: r.consoleUrl ?? '',
+      api: r.apiUrl ?? '',
+      credentials: r.credentials ?? '',
+      ...(r.error ? { error: r.error } : {}),
+      updatedAt: r.updatedAt,
+    }));
+    await render(io, format, { clusters: rows }, () =>
+      formatTable(
+        ['CLUSTER', 'STATE', 'STAGE', 'NODES', 'CONSOLE'],
+        rows.map((r) => [r.cluster, r.state, r.error ? `${r.stage} (${r.error})` : r.stage || '-', r.nodes.join(',') || '-', r.console || '-']),
+      ),
+    );
+  } finally {
+    await s.close();
+  }
+}
+
+export async function reveal(io: CliIO, cluster: string, field: RevealField, opts: { context?: string | undefined }): Promise<void> {
+  if (!CLUSTER_NAME.test(cluster)) throw new InvalidArgumentError('cluster', cluster, 'cluster names are lower-case DNS labels');
+  const s = await openSession(opts.context);
+  try {
+    const value = await requestReveal(s.nc, s.ctx.cluster, cluster, field);
+    io.out(value.endsWith('\n') ? value : `${value}\n`);
+  } finally {
+    await s.close();
+  }
+}
