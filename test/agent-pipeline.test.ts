@@ -241,6 +241,57 @@ describe('VM pipeline on an emulated node', () => {
   });
 });
 
+describe('an OpenShift node VM installing from the agent ISO', () => {
+  const iso = 'local:iso/phoenix-ocp1-agent.x86_64.iso';
+  const node = (over: SpecInput = {}) =>
+    agentv1.GuestSpec.fromPartial({
+      vmid: 9200,
+      type: commonv1.GuestType.VM,
+      hostname: 'ocp1-cp0',
+      source: { kind: { $case: 'installIso', value: { volume: iso, rootDiskWwn: '0x5000c50055f2f437' } } },
+      cores: 8,
+      memoryMib: 16384,
+      rootDisk: { storage: 'local-zfs', sizeGib: 120 },
+      networks: [{ index: 0, bridge: 'vmbr0', mac: '52:54:00:0C:00:01', vlanTag: 42, model: 'virtio' }],
+      onboot: true,
+      vm: { bios: 'ovmf', machine: 'q35', osType: 'l26', cpuType: 'host', guestAgent: false, bootOrder: ['scsi0', 'ide2'], extraDisks: [{ slot: 'scsi1', storage: 'local-zfs', sizeGib: 150, wwn: '' }] },
+      ...over,
+    } as agentv1.GuestSpec);
+
+  it('is refused with qemu-server\'s error while the ISO is not on the node, and nothing is left behind', async () => {
+    await expect(pipeline.ensure(node(), opts())).rejects.toThrow(`unable to create VM 9200 - volume '${iso}' does not exist`);
+    expect(readGuestConfigText(stateDir, 9200)).toBeUndefined();
+  });
+
+  it('creates blank disks with the ISO on ide2 and starts it; a second ensure makes no mutating call', async () => {
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const { dirname } = await import('node:path');
+    const path = await drivers.pvesm.path(iso);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, Buffer.alloc(1024 * 1024));
+    const first = await ensureCounting(node());
+    expect(first.res.changedSteps).toEqual(['ensure_exists', 'start']);
+    expect(first.emulator.map((c) => c.argv[0])).toEqual(['create', 'start']);
+    expect(first.res.guest.status).toBe(commonv1.GuestStatus.RUNNING);
+    const conf = readGuestConfigText(stateDir, 9200)?.split(/^\[/m)[0] ?? '';
+    expect(conf).toMatch(/^cpu: host$/m);
+    expect(conf).toMatch(/^scsihw: virtio-scsi-single$/m);
+    expect(conf).toMatch(/^scsi0: local-zfs:vm-9200-disk-\d,discard=on,iothread=1,size=120G,ssd=1,wwn=0x5000c50055f2f437$/m);
+    expect(conf).toMatch(/^scsi1: local-zfs:vm-9200-disk-\d,discard=on,iothread=1,size=150G,ssd=1$/m);
+    expect(conf).toMatch(/^ide2: local:iso\/phoenix-ocp1-agent\.x86_64\.iso,media=cdrom,size=1M$/m);
+    expect(conf).toMatch(/^boot: order=scsi0;ide2$/m);
+    expect(conf).toMatch(/^net0: virtio=52:54:00:0C:00:01,bridge=vmbr0,tag=42$/m);
+    expect(conf).toMatch(/^ostype: l26$/m);
+    expect(conf).toMatch(/^onboot: 1$/m);
+    expect(conf).toMatch(/^bios: ovmf$/m);
+    expect(conf).toMatch(/^machine: q35$/m);
+    expect(conf).toMatch(/^efidisk0: local-zfs:vm-9200-disk-\d,efitype=4m,pre-enrolled-keys=0,size=\d+[KMG]$/m);
+    expect(conf).not.toMatch(/cloudinit|^ipconfig/m);
+    const again = await ensureCounting(node());
+    expect({ steps: again.res.changedSteps, executor: again.executor, emulator: again.emulator }).toEqual({ steps: [], executor: 0, emulator: [] });
+  });
+});
+
 describe('VM GPU passthrough on an emulated node', () => {
   // A node of its own: the container layers above hold both GPUs of pve1.
   let gpuEmu: EmulatedNodes;

@@ -289,3 +289,23 @@ describe('host PCI passthrough (hostpciN)', () => {
     expect((await node.run('nvidia-smi', ['--query-gpu=pci.bus_id', '--format=csv,noheader'])).stdout).not.toMatch(/00:07\.0/);
   });
 });
+
+describe('an installer VM (blank disks, an ISO on ide2)', () => {
+  it('attaches an ISO of the storage with its size; a missing ISO fails the create with qemu-server\'s error', async () => {
+    const missing = await node.run('qm', ['create', '9300', '--scsihw', 'virtio-scsi-single', '--scsi0', 'local-zfs:8,iothread=1,ssd=1', '--ide2', 'local:iso/absent.iso,media=cdrom']);
+    expect(missing).toMatchObject({ code: 255, stderr: "unable to create VM 9300 - volume 'local:iso/absent.iso' does not exist\n" });
+    // The disk allocated before the failure is freed again, and no config is left.
+    expect(zfsDatasets(node.stateDir).filter((d) => d.includes('vm-9300-'))).toEqual([]);
+    expect(readGuestConfig(node.stateDir, 9300)).toBeUndefined();
+
+    const isoPath = (await node.run('pvesm', ['path', 'local:iso/agent.x86_64.iso'])).stdout.trim();
+    fs.mkdirSync(path.dirname(isoPath), { recursive: true });
+    fs.writeFileSync(isoPath, Buffer.alloc(3 * 1024 * 1024));
+    const r = await node.run('qm', ['create', '9300', '--scsihw', 'virtio-scsi-single', '--scsi0', 'local-zfs:8,iothread=1,ssd=1,wwn=0x5000c50055f2f437', '--ide2', 'local:iso/agent.x86_64.iso,media=cdrom', '--boot', 'order=scsi0;ide2']);
+    expect(r.code).toBe(0);
+    const props = readGuestConfig(node.stateDir, 9300)?.props ?? {};
+    expect(props['ide2']).toBe('local:iso/agent.x86_64.iso,media=cdrom,size=3M');
+    expect(props['scsi0']).toBe('local-zfs:vm-9300-disk-0,iothread=1,size=8G,ssd=1,wwn=0x5000c50055f2f437');
+    expect(await node.run('qm', ['set', '9300', '--scsi1', 'local-zfs:1,wwn=5000c50055f2f437'])).toMatchObject({ code: 255 });
+  });
+});

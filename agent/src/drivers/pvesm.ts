@@ -33,6 +33,11 @@ export class Pvesm implements PvesmDriver {
     await this.run(['set', a.storageId(id, 'id'), ...a.paramArgs(params)], true, opts);
   }
 
+  /** The file system path of a volume (`pvesm path`); for a dir storage's ISO, where the file lives. */
+  async path(volid: string, opts?: CallOptions): Promise<string> {
+    return (await this.run(['path', a.volid(volid)], false, opts)).stdout.trim();
+  }
+
   async remove(id: string, opts?: CallOptions) {
     await this.run(['remove', a.storageId(id, 'id')], true, opts);
   }

@@ -108,6 +108,8 @@ export interface PvesmDriver {
   add(type: string, id: string, params: PveParams, opts?: CallOptions): Promise<void>;
   set(id: string, params: PveParams, opts?: CallOptions): Promise<void>;
   remove(id: string, opts?: CallOptions): Promise<void>;
+  /** `pvesm path <volid>`: the file system path of a volume. */
+  path(volid: string, opts?: CallOptions): Promise<string>;
 }
 
 export interface ZfsDriver {

@@ -48,7 +48,7 @@ export interface GuestPlan {
   /** The changes a live config needs; throws InvalidArgumentError for impossible ones (a shrink). */
   diff(cfg: GuestConfig): GuestChanges;
   /**
-   * Creates the guest from the spec's own source (OS template or cloud image) and returns what it
+   * Creates the guest from its own source (OS template, cloud image, install ISO) and returns what it
    * did; in a dry run only what it would do.
    */
   create(ctx: StepContext, o: EnsureOptions): Promise<string>;

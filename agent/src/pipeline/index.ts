@@ -150,7 +150,9 @@ export function createGuestPipeline(deps: GuestPipelineDeps): GuestPipeline {
 
     create(spec, opts) {
       const k = spec.source?.kind?.$case;
-      if (k !== 'osTemplate' && k !== 'cloudImage') throw new InvalidArgumentError('source', k ?? 'none', 'create needs an os_template or cloud_image source');
+      if (k !== 'osTemplate' && k !== 'cloudImage' && k !== 'installIso') {
+        throw new InvalidArgumentError('source', k ?? 'none', 'create needs an os_template, cloud_image or install_iso source');
+      }
       // A create or clone asks for a new guest: one already holding the VMID is someone else's.
       return ensure(spec, opts, { untilConfigured: true, mustNotExist: true });
     },

@@ -28,6 +28,11 @@ const IFNAME_RE = /^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$/;
 const TAG_RE = /^[a-z0-9_][a-z0-9_+.-]*$/i;
 const APPARMOR_RE = /^[A-Za-z0-9_][A-Za-z0-9_.\-/]*$/;
 const IPV6_RE = /^[0-9a-fA-F:]+$/;
+/** What PVE's upload accepts as an ISO (SAFE_CHAR_CLASS_RE names with ISO_EXT_RE_0). */
+export const ISO_FILE_RE = /^[A-Za-z0-9][A-Za-z0-9.+=_-]{0,250}\.(iso|img)$/i;
+const ISO_VOLID_RE = /^[A-Za-z][A-Za-z0-9\-_.]*:iso\/[A-Za-z0-9][A-Za-z0-9.+=_-]{0,250}\.(iso|img)$/i;
+const WWN_RE = /^0x[0-9a-fA-F]{16}$/;
+const WWN_REASON = 'must be 0x and 16 hex digits (the drive wwn PVE accepts)';
 
 function fail(field: string, value: unknown, reason: string): never {
   throw new InvalidArgumentError(field, value, reason);
@@ -61,13 +66,27 @@ export function validateSpec(spec: GuestSpec): void {
 
   const src = spec.source?.kind;
   if (src?.$case === 'osTemplate') {
-    if (!lxc) fail('source.os_template', src.value, 'OS templates are for containers; VMs use cloud_image or clone');
+    if (!lxc) fail('source.os_template', src.value, 'OS templates are for containers; VMs use cloud_image, install_iso or clone');
     volumeOrPath('source.os_template', src.value);
     if (!spec.rootDisk?.storage) fail('root_disk.storage', spec.rootDisk?.storage ?? '', 'is required to create a container from a template');
   } else if (src?.$case === 'cloudImage') {
     if (lxc) fail('source.cloud_image', src.value, 'cloud images are for VMs');
     volumeOrPath('source.cloud_image', src.value);
     if (!spec.rootDisk?.storage) fail('root_disk.storage', spec.rootDisk?.storage ?? '', 'is required to import a cloud image');
+  } else if (src?.$case === 'installIso') {
+    if (lxc) fail('source.install_iso', src.value.volume, 'install ISOs are for VMs');
+    if (!ISO_VOLID_RE.test(src.value.volume)) fail('source.install_iso.volume', src.value.volume, 'must be an ISO volume id such as local:iso/agent.x86_64.iso');
+    if (src.value.rootDiskWwn !== '' && !WWN_RE.test(src.value.rootDiskWwn)) fail('source.install_iso.root_disk_wwn', src.value.rootDiskWwn, WWN_REASON);
+    if (!spec.rootDisk?.storage) fail('root_disk.storage', spec.rootDisk?.storage ?? '', 'is required to create the blank disk an installer writes to');
+    if (!spec.rootDisk.sizeGib) fail('root_disk.size_gib', spec.rootDisk.sizeGib, 'is required to create the blank disk an installer writes to');
+    if (spec.vm?.iso) fail('vm.iso', spec.vm.iso, 'an install-ISO VM has its ISO on ide2 already');
+    // Without a cloud-init drive these keys would be set on every ensure and read by nothing.
+    const noCloudInit = 'an install-ISO VM has no cloud-init drive; its installer configures the network';
+    spec.networks.forEach((n, i) => n.ip !== '' && fail(`networks[${i}].ip`, n.ip, noCloudInit));
+    if (spec.nameservers.length > 0) fail('nameservers', spec.nameservers, noCloudInit);
+    if (spec.searchDomain !== '') fail('search_domain', spec.searchDomain, noCloudInit);
+    const ci = spec.vm?.cloudInit;
+    if (ci && (ci.user !== '' || ci.sshKeys.length > 0 || ci.userData !== '' || ci.networkData !== '')) fail('vm.cloud_init', ci.user, noCloudInit);
   } else if (src?.$case === 'clone') {
     check(vmidSchema, src.value.sourceVmid, 'source.clone.source_vmid');
     if (src.value.sourceVmid === spec.vmid) fail('source.clone.source_vmid', src.value.sourceVmid, 'a guest cannot clone itself');
@@ -202,5 +221,6 @@ function validateVmSettings(spec: GuestSpec): void {
     if (!/^(scsi([1-9]|[12]\d|30)|virtio([1-9]|1[0-5])|sata[1-5])$/.test(d.slot)) fail(`vm.extra_disks[${i}].slot`, d.slot, 'must be scsi1..30, virtio1..15 or sata1..5');
     check(storageIdSchema, d.storage, `vm.extra_disks[${i}].storage`);
     if (d.sizeGib < 1) fail(`vm.extra_disks[${i}].size_gib`, d.sizeGib, 'must be at least 1');
+    if (d.wwn !== '' && !WWN_RE.test(d.wwn)) fail(`vm.extra_disks[${i}].wwn`, d.wwn, WWN_REASON);
   });
 }

@@ -93,19 +93,13 @@ function bootDisk(spec: GuestSpec): string {
   return first ?? 'scsi0';
 }
 
-/** `qm create` parameters for a VM from a cloud image (the disk is imported by import-from) with its GPUs. */
-export function vmCreateParams(spec: GuestSpec, image: string, gpus: readonly string[]): Record<string, string | number | boolean> {
+type CreateParams = Record<string, string | number | boolean>;
+
+/** `qm create` parameters every VM gets from its spec, whatever it is made from. */
+function commonCreateParams(spec: GuestSpec, gpus: readonly string[], efi: string): CreateParams {
   const storage = spec.rootDisk?.storage ?? '';
   const vm = spec.vm;
-  const p: Record<string, string | number | boolean> = {
-    scsihw: 'virtio-scsi-pci',
-    scsi0: `${storage}:0,import-from=${image}`,
-    ide2: `${storage}:cloudinit`,
-    boot: `order=${(vm?.bootOrder.length ? vm.bootOrder : ['scsi0']).join(';')}`,
-    serial0: 'socket',
-    vga: 'serial0',
-    ostype: vm?.osType || 'l26',
-  };
+  const p: CreateParams = { ostype: vm?.osType || 'l26' };
   if (spec.hostname) p['name'] = spec.hostname;
   if (spec.cores > 0) p['cores'] = spec.cores;
   if (spec.memoryMib > 0) p['memory'] = spec.memoryMib;
@@ -115,11 +109,28 @@ export function vmCreateParams(spec: GuestSpec, image: string, gpus: readonly st
   if (spec.description) p['description'] = spec.description;
   if (vm?.guestAgent) p['agent'] = 'enabled=1';
   if (vm?.bios) p['bios'] = vm.bios;
-  if (vm?.bios === 'ovmf') p['efidisk0'] = `${storage}:1,efitype=4m,pre-enrolled-keys=0`;
+  if (vm?.bios === 'ovmf') p['efidisk0'] = `${storage}:1,${efi}`;
   if (vm?.machine) p['machine'] = vm.machine;
   else if (gpus.length > 0) p['machine'] = 'q35';
   Object.assign(p, hostPciEntries(gpus));
   if (vm?.cpuType) p['cpu'] = vm.cpuType;
+  for (const n of spec.networks) p[`net${n.index}`] = vmNetValue(n, undefined);
+  return p;
+}
+
+/** `qm create` parameters for a VM from a cloud image (the disk is imported by import-from) with its GPUs. */
+export function vmCreateParams(spec: GuestSpec, image: string, gpus: readonly string[]): CreateParams {
+  const storage = spec.rootDisk?.storage ?? '';
+  const vm = spec.vm;
+  const p: CreateParams = {
+    ...commonCreateParams(spec, gpus, 'efitype=4m,pre-enrolled-keys=0'),
+    scsihw: 'virtio-scsi-pci',
+    scsi0: `${storage}:0,import-from=${image}`,
+    ide2: `${storage}:cloudinit`,
+    boot: `order=${(vm?.bootOrder.length ? vm.bootOrder : ['scsi0']).join(';')}`,
+    serial0: 'socket',
+    vga: 'serial0',
+  };
   if (vm?.cloudInit?.user) p['ciuser'] = vm.cloudInit.user;
   const cic = cicustomValue(spec);
   if (cic) p['cicustom'] = cic;
@@ -128,10 +139,42 @@ export function vmCreateParams(spec: GuestSpec, image: string, gpus: readonly st
   if (spec.nameservers.length > 0) p['nameserver'] = spec.nameservers.join(' ');
   if (spec.searchDomain) p['searchdomain'] = spec.searchDomain;
   for (const n of spec.networks) {
-    p[`net${n.index}`] = vmNetValue(n, undefined);
     const ipc = ipconfigValue(n);
     if (ipc) p[`ipconfig${n.index}`] = ipc;
   }
+  return p;
+}
+
+/** The slot of an installer ISO; scsi0 comes first in the boot order, so the installed system wins once written. */
+export const INSTALL_ISO_SLOT = 'ide2';
+
+/**
+ * A blank SCSI disk for an installer: one IO thread per disk (virtio-scsi-single), reported as an
+ * SSD so the guest schedules and trims it as flash, discard so its trims return space to thin
+ * storage, and the wwn the installer's root device hints name.
+ */
+function blankDisk(storage: string, sizeGib: number, wwn: string): string {
+  return `${storage}:${sizeGib},discard=on,iothread=1,ssd=1${wwn ? `,wwn=${wwn}` : ''}`;
+}
+
+/**
+ * `qm create` parameters for a VM that installs itself from an ISO (the OpenShift agent ISO):
+ * blank scsi0 and extra disks, the ISO on ide2, no cloud-init drive (the installer brings its own
+ * network configuration). The boot order and machine come from the spec; only missing ones default.
+ */
+export function installIsoCreateParams(spec: GuestSpec, iso: { volume: string; rootDiskWwn: string }, gpus: readonly string[]): CreateParams {
+  const storage = spec.rootDisk?.storage ?? '';
+  const vm = spec.vm;
+  // UEFI with the 4m OVMF variables and no pre-enrolled keys: RHCOS boots in either mode, and
+  // Secure Boot keys would only be a second thing to keep equal on every node.
+  const p: CreateParams = {
+    ...commonCreateParams(spec, gpus, 'efitype=4m,pre-enrolled-keys=0'),
+    scsihw: 'virtio-scsi-single',
+    scsi0: blankDisk(storage, spec.rootDisk?.sizeGib ?? 0, iso.rootDiskWwn),
+    [INSTALL_ISO_SLOT]: `${iso.volume},media=cdrom`,
+    boot: `order=${(vm?.bootOrder.length ? vm.bootOrder : ['scsi0', INSTALL_ISO_SLOT]).join(';')}`,
+  };
+  for (const d of vm?.extraDisks ?? []) p[d.slot] = blankDisk(d.storage, d.sizeGib, d.wwn);
   return p;
 }
 

@@ -1,8 +1,8 @@
 /**
- * VMs: `qm`, a cloud image imported as the boot disk with a cloud-init drive, SSH keys through a
- * key file, `qm cloudinit update` when cloud-init input changed, commands and files through the
- * QEMU guest agent (which a start waits for when the VM has it enabled), GPUs as hostpciN
- * devices (vm-gpu.ts).
+ * VMs: `qm`, a cloud image imported as the boot disk with a cloud-init drive (or blank disks and
+ * an installer ISO on ide2), SSH keys through a key file, `qm cloudinit update` when cloud-init
+ * input changed, commands and files through the QEMU guest agent (which a start waits for when
+ * the VM has it enabled), GPUs as hostpciN devices (vm-gpu.ts).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { sig, type PipelineContext } from './context.js';
 import type { GuestChanges, GuestKindDriver, GuestPlan } from './guest-kind.js';
 import { sleep, withRetries } from './retry.js';
 import type { GuestSpec } from './types.js';
-import { diffVm, sshKeysText, vmCreateParams } from './vm-config.js';
+import { diffVm, installIsoCreateParams, sshKeysText, vmCreateParams } from './vm-config.js';
 import { hostPciOf, resolveVmGpus } from './vm-gpu.js';
 
 /** Keys a running VM applies without a reboot. */
@@ -63,14 +63,20 @@ async function plan(c: PipelineContext, spec: GuestSpec, o: { signal?: AbortSign
     },
     async create(ctx, eo) {
       const src = spec.source?.kind;
+      const track = (params: Record<string, string | number | boolean>) =>
+        c.inflight.track([vmid], () => c.d.qm.create(vmid, params, { ...sig(eo), onLine: (l) => ctx.log(l) }));
+      if (src?.$case === 'installIso') {
+        const iso = src.value;
+        if (eo.dryRun) return `would create VM ${vmid} with blank disks and ${iso.volume} as its CD-ROM`;
+        await track(installIsoCreateParams(spec, iso, gpus));
+        return `VM ${vmid} created with blank disks, installing from ${iso.volume}`;
+      }
       if (src?.$case !== 'cloudImage') throw new FailedPreconditionError(`a VM cannot be created from ${src?.$case ?? 'nothing'}`);
       const image = src.value;
       if (eo.dryRun) return `would create VM ${vmid} from cloud image ${image}`;
       const keys = spec.vm?.cloudInit?.sshKeys ?? [];
       await withKeyFile(keys.length > 0 ? sshKeysText(keys) : undefined, (keyFile) =>
-        c.inflight.track([vmid], () =>
-          c.d.qm.create(vmid, { ...vmCreateParams(spec, image, gpus), ...(keyFile ? { sshkeys: keyFile } : {}) }, { ...sig(eo), onLine: (l) => ctx.log(l) }),
-        ),
+        track({ ...vmCreateParams(spec, image, gpus), ...(keyFile ? { sshkeys: keyFile } : {}) }),
       );
       return `VM ${vmid} created from ${image}`;
     },

@@ -3,7 +3,7 @@
  * Everything node-specific (VMID, addresses, GPU indices, storage) is decided before this point
  * and every default is applied by compileSpec(); this is a pure translation.
  */
-import { commonv1, type agentv1 } from '@phoenix/shared';
+import { FailedPreconditionError, commonv1, type agentv1 } from '@phoenix/shared';
 import type { CompiledContainer, CompiledGuest, CompiledVm } from '../spec/compile.js';
 
 export interface GuestBinding {
@@ -30,6 +30,8 @@ export interface GuestBinding {
 }
 
 function source(g: CompiledGuest, b: GuestBinding): agentv1.GuestSource | undefined {
+  const ocp = g.kind === 'vm' ? g.vm.openshift : undefined;
+  if (ocp) return { kind: { $case: 'installIso', value: { volume: ocp.isoVolume, rootDiskWwn: ocp.rootDeviceWwn ?? '' } } };
   const t = g.template;
   if (t?.kind === 'guest' && b.sourceVmid !== undefined) {
     return { kind: { $case: 'clone', value: { sourceVmid: b.sourceVmid, snapshot: b.sourceSnapshot ?? '', full: true, targetStorage: b.storage } } };
@@ -76,8 +78,35 @@ function lxcPart(g: CompiledContainer): KindFields {
   };
 }
 
+/**
+ * An OpenShift node as ProxShift builds it, fixed: CPU `host` (RHCOS needs x86-64-v2, which
+ * kvm64/qemu64 lack), blank scsi0 plus the ODF disks on scsi1.., the agent ISO on ide2, disk first
+ * in the boot order so the installed system wins once written. UEFI (ovmf with an EFI disk on a q35
+ * machine) because Phoenix promises UEFI VMs and RHCOS installs its EFI boot entries there;
+ * ProxShift's SeaBIOS/i440fx VMs contradict its own documentation. No guest agent and no
+ * cloud-init: the address, DNS and routes reach the node through the agent-config's nmstate.
+ */
+function openshiftVmSettings(g: CompiledVm, wwns: readonly (string | undefined)[]): agentv1.VmSettings {
+  const volumes = g.mounts.filter((m) => m.type === 'volume');
+  return {
+    bios: 'ovmf',
+    machine: 'q35',
+    osType: 'l26',
+    cpuType: 'host',
+    guestAgent: false,
+    cloudInit: undefined,
+    extraDisks: volumes.map((m, i) => ({ slot: `scsi${i + 1}`, storage: m.storage, sizeGib: m.sizeGiB, wwn: wwns[i] ?? '' })),
+    iso: '',
+    bootOrder: ['scsi0', 'ide2'],
+  };
+}
+
 function vmPart(g: CompiledVm): KindFields {
   const { vm } = g;
+  if (vm.openshift) {
+    const none = { swapMib: 0, mountPoints: [], idMaps: [], lxcFeatures: undefined, unprivileged: false, apparmorProfile: '', rawLxc: [] };
+    return { ...none, type: commonv1.GuestType.VM, convertToTemplate: false, vm: openshiftVmSettings(g, vm.openshift.extraDiskWwns) };
+  }
   return {
     type: commonv1.GuestType.VM,
     swapMib: 0,
@@ -104,6 +133,11 @@ function vmPart(g: CompiledVm): KindFields {
 
 export function toAgentSpec(g: CompiledGuest, b: GuestBinding): agentv1.GuestSpec {
   const nic = g.network;
+  const ocp = g.kind === 'vm' && g.vm.openshift !== undefined;
+  // The agent-config matches hosts by MAC, so an OpenShift VM without one could never join.
+  if (ocp && !b.mac) throw new FailedPreconditionError(`OpenShift VM ${g.name} has no MAC address allocated`);
+  // An OpenShift VM's address lives in the agent-config (nmstate), not in cloud-init.
+  const ip = ocp ? undefined : b.ip;
   const start = g.start;
   const isCt = g.kind === 'container';
   const k = isCt ? lxcPart(g) : vmPart(g);
@@ -121,15 +155,15 @@ export function toAgentSpec(g: CompiledGuest, b: GuestBinding): agentv1.GuestSpe
         index: 0,
         name: nic.name,
         bridge: nic.bridge,
-        ip: b.ip ?? '',
-        gateway: b.ip && b.ip !== 'dhcp' ? (b.gateway ?? '') : '',
+        ip: ip ?? '',
+        gateway: ip && ip !== 'dhcp' ? (b.gateway ?? '') : '',
         mac: b.mac ?? '',
         vlanTag: nic.vlan ?? 0,
         firewall: nic.firewall,
         model: isCt ? '' : 'virtio',
       },
     ],
-    nameservers: [...nic.nameservers],
+    nameservers: ocp ? [] : [...nic.nameservers],
     searchDomain: '',
     mountPoints: k.mountPoints,
     idMaps: k.idMaps,

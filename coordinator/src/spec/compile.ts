@@ -128,7 +128,24 @@ export interface CompiledVmSettings {
   /** Turned into a Proxmox template at the end (qm template). */
   readonly convertToTemplate: boolean;
   /** The OpenShift cluster this VM is a node of. */
-  readonly openshift: { readonly cluster: string; readonly role: 'control-plane' | 'worker' } | undefined;
+  readonly openshift: CompiledOpenShiftVm | undefined;
+}
+
+/** What an OpenShift node VM needs beyond a VM's settings: it boots its cluster's agent ISO. */
+export interface CompiledOpenShiftVm {
+  readonly cluster: string;
+  readonly role: 'control-plane' | 'worker';
+  /** `<isoStorage>:iso/phoenix-<cluster>-agent.x86_64.iso` (see openshiftIsoVolume). */
+  readonly isoVolume: string;
+  /** wwn of the root disk, named by the agent-config's rootDeviceHints. */
+  readonly rootDeviceWwn: string | undefined;
+  /** wwn of each extra disk, in the order of the guest's volume mounts. */
+  readonly extraDiskWwns: readonly (string | undefined)[];
+}
+
+/** The volume id of a cluster's agent ISO on every node that hosts one of its VMs. */
+export function openshiftIsoVolume(cluster: string, isoStorage: string | undefined): string {
+  return `${isoStorage ?? 'local'}:iso/phoenix-${cluster}-agent.x86_64.iso`;
 }
 
 export interface CompiledContainer extends CompiledGuestBase {
@@ -829,7 +846,13 @@ function compileOpenShift(
         cpuType: undefined,
         cloudInit: { user: undefined, searchDomain: undefined },
         convertToTemplate: false,
-        openshift: { cluster: c.name, role: o.node.role },
+        openshift: {
+          cluster: c.name,
+          role: o.node.role,
+          isoVolume: openshiftIsoVolume(c.name, c.isoStorage),
+          rootDeviceWwn: o.node.rootDeviceWwn,
+          extraDiskWwns: extra.map((disk) => disk.wwn),
+        },
       },
     });
   }

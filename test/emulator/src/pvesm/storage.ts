@@ -328,6 +328,11 @@ export function volumeExists(state: State, volid: string): boolean {
   return loadRegistry(state)[volid] !== undefined;
 }
 
+/** PVE::Storage::Plugin::activate_volume: the volume must be there. */
+export function activateVolume(state: State, volid: string): void {
+  if (!volumeExists(state, volid)) die(`volume '${volid}' does not exist`);
+}
+
 /** PVE::Storage::volume_has_feature for the emulated storage types. */
 export function volumeHasFeature(state: State, feature: Feature, volid: string, snapname?: string, validTargetFormats?: string[]): boolean {
   const [storeid, volname] = splitVolid(volid);

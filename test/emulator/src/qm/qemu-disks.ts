@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Ctx } from '../core/ctx.js';
 import { die, raiseParamExc } from '../core/errors.js';
 import { driveIsCloudinit, imageVirtualSize, isDriveKey, parseDrive, printDrive, type Drive } from './qemu-config.js';
-import { parseVolname, splitVolid, storageCheckEnabled, storageConfig, vdiskAlloc, vdiskCreateBase, volumeFilePath, volumeSize, volumeExists } from '../pvesm/storage.js';
+import { activateVolume, parseVolname, splitVolid, storageCheckEnabled, storageConfig, vdiskAlloc, vdiskCreateBase, volumeFilePath, volumeSize, volumeExists } from '../pvesm/storage.js';
 import { DURATIONS } from '../core/timing.js';
 
 /** create_disks of the qemu API: new disks, imports, cloud-init drives, existing volumes. */
@@ -170,7 +170,11 @@ export async function createQemuDisks(
       const def = storageConfig(state, sid);
       const v = parseVolname(def, vn);
       if (v.vtype !== 'images' && v.vtype !== 'iso') die(`cannot use volume ${volid} - content type needs to be 'images' or 'iso'`);
-      if (v.vtype === 'images' && !driveIsCloudinit(disk) && volumeExists(state, volid)) disk['size'] = String(volumeSize(state, volid));
+      if (!driveIsCloudinit(disk)) {
+        // activate_volumes, then volume_size_info: a missing ISO ends the create here.
+        activateVolume(state, volid);
+        disk['size'] = String(volumeSize(state, volid));
+      }
     }
     res[ds] = printDrive(ds, disk);
   }

@@ -264,7 +264,22 @@ export interface GuestSource {
     | //
     /** A cloud image (qcow2/img) imported as the VM's boot disk. */
     { $case: "cloudImage"; value: string }
+    | //
+    /** Blank disks and an installer ISO as a CD-ROM (VMs only). */
+    { $case: "installIso"; value: InstallIso }
     | undefined;
+}
+
+/**
+ * A VM that installs itself from an ISO (the OpenShift agent ISO): scsi0 and the extra disks are
+ * created blank, the ISO sits on ide2 as a CD-ROM, and the boot order tries scsi0 first so the
+ * VM boots the installed system once the installer has written it.
+ */
+export interface InstallIso {
+  /** Volume id of the ISO on this node, e.g. local:iso/phoenix-ocp1-agent.x86_64.iso; it must exist. */
+  volume: string;
+  /** World wide name given to scsi0 (0x + 16 hex digits), so the installer can find its root disk. */
+  rootDiskWwn: string;
 }
 
 export interface CloneSource {
@@ -381,6 +396,8 @@ export interface ExtraDisk {
   slot: string;
   storage: string;
   sizeGib: number;
+  /** World wide name of the disk (0x + 16 hex digits); set at creation only. */
+  wwn: string;
 }
 
 export interface EnsureGuestRequest {
@@ -2532,6 +2549,9 @@ export const GuestSource: MessageFns<GuestSource> = {
       case "cloudImage":
         writer.uint32(26).string(message.kind.value);
         break;
+      case "installIso":
+        InstallIso.encode(message.kind.value, writer.uint32(34).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2573,6 +2593,14 @@ export const GuestSource: MessageFns<GuestSource> = {
             message.kind = { $case: "cloudImage", value: reader.string() };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.kind = { $case: "installIso", value: InstallIso.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2597,6 +2625,10 @@ export const GuestSource: MessageFns<GuestSource> = {
         ? { $case: "cloudImage", value: globalThis.String(object.cloudImage) }
         : isSet(object.cloud_image)
         ? { $case: "cloudImage", value: globalThis.String(object.cloud_image) }
+        : isSet(object.installIso)
+        ? { $case: "installIso", value: InstallIso.fromJSON(object.installIso) }
+        : isSet(object.install_iso)
+        ? { $case: "installIso", value: InstallIso.fromJSON(object.install_iso) }
         : undefined,
     };
   },
@@ -2609,6 +2641,8 @@ export const GuestSource: MessageFns<GuestSource> = {
       obj.clone = CloneSource.toJSON(message.kind.value);
     } else if (message.kind?.$case === "cloudImage") {
       obj.cloudImage = message.kind.value;
+    } else if (message.kind?.$case === "installIso") {
+      obj.installIso = InstallIso.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -2637,7 +2671,102 @@ export const GuestSource: MessageFns<GuestSource> = {
         }
         break;
       }
+      case "installIso": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "installIso", value: InstallIso.fromPartial(object.kind.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseInstallIso(): InstallIso {
+  return { volume: "", rootDiskWwn: "" };
+}
+
+export const InstallIso: MessageFns<InstallIso> = {
+  encode(message: InstallIso, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.volume !== "") {
+      writer.uint32(10).string(message.volume);
+    }
+    if (message.rootDiskWwn !== "") {
+      writer.uint32(18).string(message.rootDiskWwn);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InstallIso {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInstallIso();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.volume = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rootDiskWwn = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InstallIso {
+    return {
+      volume: isSet(object.volume) ? globalThis.String(object.volume) : "",
+      rootDiskWwn: isSet(object.rootDiskWwn)
+        ? globalThis.String(object.rootDiskWwn)
+        : isSet(object.root_disk_wwn)
+        ? globalThis.String(object.root_disk_wwn)
+        : "",
+    };
+  },
+
+  toJSON(message: InstallIso): unknown {
+    const obj: any = {};
+    if (message.volume !== "") {
+      obj.volume = message.volume;
+    }
+    if (message.rootDiskWwn !== "") {
+      obj.rootDiskWwn = message.rootDiskWwn;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<InstallIso>, I>>(base?: I): InstallIso {
+    return InstallIso.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<InstallIso>, I>>(object: I): InstallIso {
+    const message = createBaseInstallIso();
+    message.volume = object.volume ?? "";
+    message.rootDiskWwn = object.rootDiskWwn ?? "";
     return message;
   },
 };
@@ -4433,7 +4562,7 @@ export const CloudInit: MessageFns<CloudInit> = {
 };
 
 function createBaseExtraDisk(): ExtraDisk {
-  return { slot: "", storage: "", sizeGib: 0 };
+  return { slot: "", storage: "", sizeGib: 0, wwn: "" };
 }
 
 export const ExtraDisk: MessageFns<ExtraDisk> = {
@@ -4446,6 +4575,9 @@ export const ExtraDisk: MessageFns<ExtraDisk> = {
     }
     if (message.sizeGib !== 0) {
       writer.uint32(24).uint32(message.sizeGib);
+    }
+    if (message.wwn !== "") {
+      writer.uint32(34).string(message.wwn);
     }
     return writer;
   },
@@ -4487,6 +4619,14 @@ export const ExtraDisk: MessageFns<ExtraDisk> = {
             message.sizeGib = reader.uint32();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.wwn = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4508,6 +4648,7 @@ export const ExtraDisk: MessageFns<ExtraDisk> = {
         : isSet(object.size_gib)
         ? globalThis.Number(object.size_gib)
         : 0,
+      wwn: isSet(object.wwn) ? globalThis.String(object.wwn) : "",
     };
   },
 
@@ -4522,6 +4663,9 @@ export const ExtraDisk: MessageFns<ExtraDisk> = {
     if (message.sizeGib !== 0) {
       obj.sizeGib = Math.round(message.sizeGib);
     }
+    if (message.wwn !== "") {
+      obj.wwn = message.wwn;
+    }
     return obj;
   },
 
@@ -4533,6 +4677,7 @@ export const ExtraDisk: MessageFns<ExtraDisk> = {
     message.slot = object.slot ?? "";
     message.storage = object.storage ?? "";
     message.sizeGib = object.sizeGib ?? 0;
+    message.wwn = object.wwn ?? "";
     return message;
   },
 };
