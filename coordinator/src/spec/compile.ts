@@ -6,7 +6,7 @@
 import type { ContainerSpec, GpuRequest, Mount, VmSpec } from './guest.js';
 import type { HostSetup } from './host.js';
 import type { GuestNic, NetworkSpec } from './network.js';
-import type { OpenShiftClusterSpec } from './openshift.js';
+import { AGENT_INSTALLER_MINIMUM, CONTROL_PLANE_REPLICAS, OPENSHIFT_NETWORK_TYPE, type OpenShiftClusterSpec } from './openshift.js';
 import type { SchedulingSpec } from './scheduling.js';
 import type { Spec } from './spec.js';
 import type { StackSpec } from './stacks.js';
@@ -734,21 +734,11 @@ function compileOpenShift(
     const path = `openshift.${ci}`;
     const cp = c.nodes.filter((n) => n.role === 'control-plane');
     const workers = c.nodes.filter((n) => n.role === 'worker');
-    const expect =
-      c.topology === 'sno'
-        ? cp.length === 1 && workers.length === 0
-        : c.topology === 'compact'
-          ? cp.length === 3 && workers.length === 0
-          : cp.length === 3 && workers.length >= 1;
-    if (!expect) {
-      const want =
-        c.topology === 'sno'
-          ? '1 control-plane node and no workers'
-          : c.topology === 'compact'
-            ? '3 control-plane nodes and no workers'
-            : '3 control-plane nodes and at least 1 worker';
-      issues.add(`${path}.nodes`, `${cp.length} control-plane, ${workers.length} worker`, `topology ${c.topology} needs ${want}`);
+    checkTopology(c, path, cp.length, workers.length, issues);
+    if (c.network.networkType !== OPENSHIFT_NETWORK_TYPE) {
+      issues.add(`${path}.network.networkType`, c.network.networkType, `only ${OPENSHIFT_NETWORK_TYPE} is supported by the agent-based installer`);
     }
+    checkNodeSizes(c, path, issues);
     if (workers.length > 0 && !c.roles.worker) issues.add(`${path}.roles.worker`, undefined, 'workers are listed but roles.worker is missing');
     const machine = parseCidr(c.network.machineCidr);
     if (!inSubnet(c.network.gateway, machine)) issues.add(`${path}.network.gateway`, c.network.gateway, `not inside ${c.network.machineCidr}`);
@@ -827,7 +817,7 @@ function compileOpenShift(
       applicationScript: undefined,
       appConfig: {},
       healthCheck: undefined,
-      start: { onBoot: false, order: undefined, upDelaySeconds: 0, downDelaySeconds: 0 },
+      start: { onBoot: o.node.onBoot ?? true, order: undefined, upDelaySeconds: 0, downDelaySeconds: 0 },
       dependencies: [],
       placement: {
         node: o.node.placement?.node,
@@ -857,6 +847,52 @@ function compileOpenShift(
     });
   }
   return { clusters: compiled, guests };
+}
+
+/**
+ * Topology as the agent-based installer checks it: ControlPlane.Replicas 5, 4, 3 or 1; one control
+ * plane only with platform none and no compute; compact is three control planes and no compute;
+ * HA is 3–5 control planes and at least two compute nodes.
+ */
+function checkTopology(c: OpenShiftClusterSpec, path: string, cps: number, workers: number, issues: Issues): void {
+  if (!CONTROL_PLANE_REPLICAS.includes(cps)) {
+    issues.add(`${path}.nodes`, `${cps} control-plane`, `the installer accepts 5, 4, 3 or 1 control-plane nodes (ControlPlane.Replicas), found ${cps}`);
+  }
+  const want = {
+    sno: { ok: cps === 1 && workers === 0, text: '1 control-plane node and no workers (platform none)' },
+    compact: { ok: cps === 3 && workers === 0, text: '3 control-plane nodes and no workers' },
+    'multi-node': { ok: cps >= 3 && cps <= 5 && workers >= 2, text: '3 to 5 control-plane nodes and at least 2 workers' },
+  }[c.topology];
+  if (!want.ok) issues.add(`${path}.nodes`, `${cps} control-plane, ${workers} worker`, `topology ${c.topology} needs ${want.text}`);
+}
+
+/** Every node at least the agent-based installer's documented minimum for its role. */
+function checkNodeSizes(c: OpenShiftClusterSpec, path: string, issues: Issues): void {
+  const reported = new Set<string>();
+  const report = (field: string, value: number, reason: string): void => {
+    if (reported.has(field)) return;
+    reported.add(field);
+    issues.add(field, value, reason);
+  };
+  c.nodes.forEach((n, ni) => {
+    const roleKey = n.role === 'control-plane' ? 'controlPlane' : 'worker';
+    const role = c.roles[roleKey];
+    if (role === undefined) return; // reported as a missing roles.worker
+    const min = AGENT_INSTALLER_MINIMUM[n.role];
+    const what = n.role === 'control-plane' ? (c.topology === 'sno' ? 'a single-node cluster' : 'a control-plane node') : 'a worker';
+    const at = (field: 'cores' | 'sockets' | 'memoryMiB' | 'diskGiB'): string =>
+      n[field] !== undefined ? `${path}.nodes.${ni}.${field}` : `${path}.roles.${roleKey}.${field}`;
+    const cores = n.cores ?? role.cores;
+    const sockets = n.sockets ?? role.sockets;
+    if (cores * sockets < min.vcpus) {
+      const field = n.cores === undefined && n.sockets !== undefined ? at('sockets') : at('cores');
+      report(field, cores * sockets, `${cores * sockets} vCPUs is below the agent-based installer's minimum of ${min.vcpus} for ${what}`);
+    }
+    const memory = n.memoryMiB ?? role.memoryMiB;
+    if (memory < min.memoryMiB) report(at('memoryMiB'), memory, `below the agent-based installer's minimum of ${min.memoryMiB} MiB for ${what}`);
+    const disk = n.diskGiB ?? role.diskGiB;
+    if (disk < min.diskGiB) report(at('diskGiB'), disk, `below the agent-based installer's minimum of ${min.diskGiB} GB for ${what}`);
+  });
 }
 
 function resolveAncestors(

@@ -34,6 +34,7 @@ const ocpNodeSchema = z.strictObject({
   sockets: positiveInt(16).optional(),
   extraDisks: z.array(diskSchema).optional(),
   rootDeviceWwn: z.string().regex(/^0x[0-9a-fA-F]{16}$/).optional(),
+  onBoot: z.boolean().optional().describe('start the VM when its Proxmox node boots (default true)'),
   placement: z
     .strictObject({ node: nodeNameSchema.optional(), labels: labelsSchema.optional() })
     .optional(),
@@ -57,6 +58,8 @@ export const openshiftClusterSchema = z.strictObject({
     clusterCidr: cidrSchema.default('10.128.0.0/14'),
     hostPrefix: z.number().int().min(8).max(30).default(23),
     serviceCidr: cidrSchema.default('172.30.0.0/16'),
+    // Any name is read so that compile can refuse it the way the installer does, with the path.
+    networkType: z.string().min(1).default('OVNKubernetes').describe('only OVNKubernetes is supported'),
   }),
   roles: z.strictObject({
     controlPlane: roleSizeSchema,
@@ -70,3 +73,26 @@ export const openshiftClusterSchema = z.strictObject({
   hub: z.boolean().default(false).describe('the ACM hub cluster'),
 });
 export type OpenShiftClusterSpec = z.output<typeof openshiftClusterSchema>;
+
+/** The one network type the agent-based installer accepts. */
+export const OPENSHIFT_NETWORK_TYPE = 'OVNKubernetes';
+
+/** Control-plane sizes the installer accepts (4.18 and later: 5, 4, 3 or 1). */
+export const CONTROL_PLANE_REPLICAS: readonly number[] = [1, 3, 4, 5];
+
+export interface NodeMinimum {
+  readonly vcpus: number;
+  readonly memoryMiB: number;
+  readonly diskGiB: number;
+}
+
+/**
+ * Smallest nodes the agent-based installer is documented for ("Recommended resources for
+ * topologies": single-node, compact and HA control plane 8 vCPUs / 16 GB RAM / 120 GB; compute
+ * nodes 2 vCPUs / 8 GB RAM / 100 GB as in the bare-metal minimums and assisted-service's worker
+ * requirements). Memory is counted as assisted-service counts it (16384 MiB).
+ */
+export const AGENT_INSTALLER_MINIMUM: Readonly<Record<'control-plane' | 'worker', NodeMinimum>> = {
+  'control-plane': { vcpus: 8, memoryMiB: 16_384, diskGiB: 120 },
+  worker: { vcpus: 2, memoryMiB: 8_192, diskGiB: 100 },
+};

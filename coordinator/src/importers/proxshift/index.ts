@@ -11,7 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
 import { InvalidArgumentError, cidrSchema, ipv4Schema, macSchema, nodeNameSchema, storageIdSchema } from '@phoenix/shared';
-import type { openshiftClusterSchema } from '../../spec/openshift.js';
+import { AGENT_INSTALLER_MINIMUM, type openshiftClusterSchema } from '../../spec/openshift.js';
 import type { SpecInput } from '../../spec/spec.js';
 import { intToIp, ipToInt, parseCidr, inSubnet } from '../../spec/ip.js';
 import { parseYamlText } from '../../spec/load.js';
@@ -56,7 +56,6 @@ const NOT_CARRIED: Readonly<Record<string, string>> = {
   scsihw: 'not passed by site.yaml either',
   numa: 'not passed by site.yaml either',
   ostype: 'always l26',
-  onboot: 'OpenShift nodes always start on boot',
 };
 
 interface HostEntry {
@@ -303,11 +302,15 @@ function buildCluster(
       if (!HOST_KEYS.has(key)) w.add(`${hs}.${key}`, 'unknown host variable; ignored');
       else if (Object.hasOwn(NOT_CARRIED, key)) notCarried.set(key, (notCarried.get(key) ?? 0) + 1);
     }
+    const role = h.position < masters ? 'control-plane' : 'worker';
     const node: NodeInput & { size: HostSize } = {
       name: h.name,
-      role: h.position < masters ? 'control-plane' : 'worker',
-      size: hostSize(v, hs, w),
+      role,
+      size: atLeastMinimum(hostSize(v, hs, w), role, sno, hs, w),
     };
+    const onBoot = flag(v['onboot']);
+    if (onBoot === false) node.onBoot = false; // ProxShift's default, like Phoenix's, is true
+    else if (onBoot === undefined && v['onboot'] !== undefined) w.add(`${hs}.onboot`, `${JSON.stringify(v['onboot'])} is not a boolean; started on boot`);
     const pve = str(v['pve_node']) ?? str(v['node']);
     if (pve && nodeNameSchema.safeParse(pve).success) node.placement = { node: pve };
     else w.add(hs, 'no pve_node: placement is left to the scheduler');
@@ -461,6 +464,41 @@ function hostSize(v: JsonObject, src: string, w: Warnings): HostSize {
   };
 }
 
+/** An Ansible boolean (1/0, true/false, yes/no); undefined when absent or unreadable. */
+function flag(v: unknown): boolean | undefined {
+  if (typeof v === 'boolean') return v;
+  if (v === 1 || v === 0) return v === 1;
+  const s = typeof v === 'string' ? v.trim().toLowerCase() : undefined;
+  if (s === undefined) return undefined;
+  if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+  if (['0', 'false', 'no', 'off'].includes(s)) return false;
+  return undefined;
+}
+
+/**
+ * The installer refuses nodes below its documented minimum, so a smaller ProxShift host (its own
+ * example has 100 GB control-plane disks) is raised to it, with a warning naming the host.
+ */
+function atLeastMinimum(size: HostSize, role: 'control-plane' | 'worker', sno: boolean, src: string, w: Warnings): HostSize {
+  const min = AGENT_INSTALLER_MINIMUM[role];
+  const what = role === 'worker' ? 'a worker' : sno ? 'a single-node cluster' : 'a control-plane node';
+  const out = { ...size };
+  const sockets = size.sockets ?? 1;
+  if (size.cores !== undefined && size.cores * sockets < min.vcpus) {
+    out.cores = Math.ceil(min.vcpus / sockets);
+    w.add(`${src}.cores`, `${size.cores * sockets} vCPUs is below the agent-based installer's minimum of ${min.vcpus} for ${what}; raised to ${out.cores * sockets}`);
+  }
+  if (size.memoryMiB !== undefined && size.memoryMiB < min.memoryMiB) {
+    out.memoryMiB = min.memoryMiB;
+    w.add(`${src}.memory`, `${size.memoryMiB} MB is below the agent-based installer's minimum of ${min.memoryMiB} for ${what}; raised to it`);
+  }
+  if (size.diskGiB !== undefined && size.diskGiB < min.diskGiB) {
+    out.diskGiB = min.diskGiB;
+    w.add(`${src}.disks`, `a ${size.diskGiB} GB root disk is below the agent-based installer's minimum of ${min.diskGiB} GB for ${what}; raised to it`);
+  }
+  return out;
+}
+
 /** The role size is the first node's; other nodes carry only where they differ. */
 function roleSize(group: readonly { size: HostSize }[]): ClusterInput['roles']['controlPlane'] {
   const s = (group[0] as { size: HostSize }).size;
@@ -485,7 +523,7 @@ function withOverrides(n: NodeInput & { size: HostSize }, role: ClusterInput['ro
   if (size.sockets !== undefined && size.sockets !== (r.sockets ?? 1)) out.sockets = size.sockets;
   if (JSON.stringify(size.extraDisks) !== JSON.stringify(r.extraDisks ?? [])) out.extraDisks = size.extraDisks;
   // keep a stable, readable key order
-  const order = ['name', 'role', 'vmid', 'mac', 'ip', 'cores', 'sockets', 'memoryMiB', 'diskGiB', 'storage', 'extraDisks', 'rootDeviceWwn', 'placement'];
+  const order = ['name', 'role', 'vmid', 'mac', 'ip', 'cores', 'sockets', 'memoryMiB', 'diskGiB', 'storage', 'extraDisks', 'rootDeviceWwn', 'onBoot', 'placement'];
   const sorted: Record<string, unknown> = {};
   for (const k of order) if (k in out) sorted[k] = (out as Record<string, unknown>)[k];
   return sorted as NodeInput;

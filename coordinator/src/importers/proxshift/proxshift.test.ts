@@ -2,7 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { exitCodeOf } from '@phoenix/shared';
 import { loadSpecText } from '../../spec/load.js';
 import { golden } from '../golden.js';
@@ -76,6 +78,38 @@ describe('import proxshift', () => {
     const ocp = loadSpecText(specToYaml(r.spec), 'x').compiled.openshift[0]?.spec;
     expect(ocp?.baseDomain).toBe('lab.invalid');
     expect(ocp?.network.machineCidr).toBe('192.168.1.0/24');
+  });
+
+  it('starts the VMs on boot as the inventory says and keeps its MACs', async () => {
+    const r = await importProxShift(INVENTORY, { site: SITE });
+    const { compiled } = loadSpecText(specToYaml(r.spec), 'x');
+    expect(compiled.guests.length).toBe(12);
+    expect(compiled.guests.every((g) => g.start.onBoot)).toBe(true); // every host says onboot: 1
+    type Hosts = Record<string, { nics: { net0: { mac: string } } }>;
+    const inv = parse(readFileSync(INVENTORY, 'utf8')) as { all: { children: { clusters: { children: Record<string, { hosts: Hosts }> } } } };
+    const macs = new Map<string, string>();
+    for (const group of Object.values(inv.all.children.clusters.children)) {
+      for (const [host, v] of Object.entries(group.hosts)) if (!macs.has(host)) macs.set(host, v.nics.net0.mac);
+    }
+    expect(compiled.guests.map((g) => [g.name, g.network.mac])).toEqual(compiled.guests.map((g) => [g.name, macs.get(g.name)]));
+
+    const dir = mkdtempSync(join(tmpdir(), 'phoenix-ps-'));
+    const file = join(dir, 'clusters.yml');
+    writeFileSync(file, readFileSync(INVENTORY, 'utf8').replace(/(master-sno2:\n(?: {14}.*\n)*? {14}onboot:) 1/, '$1 0'));
+    const off = loadSpecText(specToYaml((await importProxShift(file, { site: SITE })).spec), 'x').compiled;
+    expect(off.guests.filter((g) => !g.start.onBoot).map((g) => g.name)).toEqual(['master-sno2']);
+  });
+
+  it('raises sizes below the agent-based installer minimum, with a warning per host', async () => {
+    const r = await importProxShift(INVENTORY, { site: SITE });
+    const { compiled } = loadSpecText(specToYaml(r.spec), 'x');
+    const disk = (name: string) => compiled.guests.find((g) => g.name === name)?.diskGiB;
+    expect([disk('ocp-node1'), disk('ocp-node4'), disk('master-sno2'), disk('ocp3-node1')]).toEqual([120, 100, 120, 120]);
+    expect(r.warnings.find((w) => w.source === 'inventory:ocp.hosts.ocp-node1.disks')?.message).toBe(
+      "a 100 GB root disk is below the agent-based installer's minimum of 120 GB for a control-plane node; raised to it",
+    );
+    expect(r.warnings.find((w) => w.source === 'inventory:ocp-sno2.hosts.master-sno2.disks')?.message).toContain('for a single-node cluster');
+    expect(r.warnings.some((w) => w.source === 'inventory:ocp.hosts.ocp-node4.disks')).toBe(false); // a 100 GB worker disk is enough
   });
 
   it('rejects an inventory without clusters, naming it', async () => {
