@@ -58,3 +58,7 @@ export function initHostFiles(state: State): void {
   writeHostFile(state, APPARMOR_PROFILES_FILE, STOCK_PROFILES.map((p) => `${p} (enforce)\n`).join(''));
   writeHostFile(state, ARC_MAX_FILE, '0\n');
 }
+
+export function removeHostFile(state: State, nodePath: string): void {
+  fs.rmSync(hostFile(state, nodePath), { force: true });
+}

@@ -1,6 +1,7 @@
 import { getOptions, type Params } from '../core/cli-args.js';
 import type { Ctx } from '../core/ctx.js';
 import { otherEndpoints } from './data-files-other.js';
+import { firewallRoutes } from './firewall.js';
 import { PveException, die, errorText } from '../core/errors.js';
 import { configView } from '../guest-common/guest-config-print.js';
 import { loadConfig } from '../guest-common/guest-store.js';
@@ -14,7 +15,6 @@ import { validateParams } from '../core/schema-validate.js';
 import { snapshotList } from '../guest-common/snapshots.js';
 import type { GuestType } from '../core/state.js';
 import { listContent, storageConfig, storageStatus } from '../pvesm/storage.js';
-import { readJson, writeJson } from '../core/atomic-file.js';
 
 /** The `pvesh` command: the emulated API paths that Phoenix uses. */
 
@@ -44,89 +44,6 @@ function guestConfig(type: GuestType) {
     out['digest'] = '0000000000000000000000000000000000000000';
     return out;
   };
-}
-
-interface FwRule {
-  pos: number;
-  type: string;
-  action: string;
-  enable?: number;
-  [k: string]: unknown;
-}
-
-function fwFile(ctx: Ctx, vmid: string): string {
-  return ctx.state.file('firewall', `${vmid}.json`);
-}
-
-const FW_PARAMS: Record<string, PropSchema> = {
-  type: { type: 'string', enum: ['in', 'out', 'forward', 'group'] },
-  action: { type: 'string', pattern: '[A-Za-z][A-Za-z0-9\\-\\_]+', maxLength: 20 },
-  enable: { type: 'integer', minimum: 0, optional: 1 },
-  source: { type: 'string', optional: 1, maxLength: 512 },
-  dest: { type: 'string', optional: 1, maxLength: 512 },
-  proto: { type: 'string', optional: 1 },
-  dport: { type: 'string', optional: 1 },
-  sport: { type: 'string', optional: 1 },
-  comment: { type: 'string', optional: 1 },
-  iface: { type: 'string', optional: 1 },
-  macro: { type: 'string', optional: 1, maxLength: 128 },
-  log: { type: 'string', optional: 1, enum: ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug', 'nolog'] },
-  pos: { type: 'integer', minimum: 0, optional: 1 },
-  digest: { type: 'string', optional: 1, maxLength: 64 },
-  'icmp-type': { type: 'string', optional: 1 },
-};
-
-function fwRoutes(type: GuestType): Route[] {
-  const base = `/nodes/{node}/${type}/{vmid}/firewall/rules`;
-  const rules = (ctx: Ctx, vmid: string): FwRule[] => {
-    loadConfig(ctx, ctx.state, type, vmid);
-    return readJson<FwRule[]>(fwFile(ctx, vmid), []);
-  };
-  const save = (ctx: Ctx, vmid: string, list: FwRule[]): void => {
-    list.forEach((r, i) => (r.pos = i));
-    writeJson(fwFile(ctx, vmid), list);
-  };
-  return [
-    { method: 'GET', path: base, handler: (ctx, p) => rules(ctx, p['vmid'] ?? '') },
-    {
-      method: 'POST',
-      path: base,
-      params: FW_PARAMS,
-      handler: (ctx, p) =>
-        ctx.state.withStateLock(() => {
-          const list = rules(ctx, p['vmid'] ?? '');
-          const rule: FwRule = { pos: 0, type: p['type'] ?? 'in', action: p['action'] ?? '' };
-          for (const [k, v] of Object.entries(p)) {
-            if (['node', 'vmid', 'pos', 'digest', 'type', 'action'].includes(k)) continue;
-            rule[k] = k === 'enable' ? Number(v) : v;
-          }
-          const pos = p['pos'] !== undefined ? Math.min(Number(p['pos']), list.length) : 0;
-          list.splice(pos, 0, rule);
-          save(ctx, p['vmid'] ?? '', list);
-          return null;
-        }),
-    },
-    {
-      method: 'GET',
-      path: `${base}/{pos}`,
-      params: { pos: { type: 'integer', minimum: 0 } },
-      handler: (ctx, p) => rules(ctx, p['vmid'] ?? '')[Number(p['pos'])] ?? die('no rule at position ' + (p['pos'] ?? '')),
-    },
-    {
-      method: 'DELETE',
-      path: `${base}/{pos}`,
-      params: { pos: { type: 'integer', minimum: 0 }, digest: { type: 'string', optional: 1 } },
-      handler: (ctx, p) =>
-        ctx.state.withStateLock(() => {
-          const list = rules(ctx, p['vmid'] ?? '');
-          const pos = Number(p['pos']);
-          if (!list[pos]) die(`no rule at position ${pos}`);
-          list.splice(pos, 1);
-          save(ctx, p['vmid'] ?? '', list);
-          return null;
-        }),
-    },
-  ];
 }
 
 const ROUTES: Route[] = [
@@ -201,8 +118,10 @@ const ROUTES: Route[] = [
     },
   },
   { method: 'GET', path: '/nodes/{node}/tasks/{upid}/status', handler: (ctx, p) => taskStatus(ctx, p['upid'] ?? '') },
-  ...fwRoutes('lxc'),
-  ...fwRoutes('qemu'),
+  ...firewallRoutes('/cluster/firewall', { kind: 'cluster' }),
+  ...firewallRoutes('/nodes/{node}/firewall', { kind: 'host' }),
+  ...firewallRoutes('/nodes/{node}/lxc/{vmid}/firewall', { kind: 'guest', type: 'lxc' }),
+  ...firewallRoutes('/nodes/{node}/qemu/{vmid}/firewall', { kind: 'guest', type: 'qemu' }),
 ];
 
 const METHOD: Record<string, Method> = { get: 'GET', set: 'PUT', create: 'POST', delete: 'DELETE', ls: 'GET', usage: 'GET' };
