@@ -6,8 +6,8 @@
  * once NATS, the state store and the election are up; draining on stop, when the executor stops
  * taking runs, the lease is resigned and the connections close.
  */
-import { openSecretStore, serveReveals, type SecretRefLike } from '../secrets/index.js';
-import { openshiftRecordKey, openshiftRecords, type OpenShiftRecord } from '../state/index.js';
+import { openSecretStore, serveReveals } from '../secrets/index.js';
+import { openshiftRecordKey, openshiftRecords } from '../state/index.js';
 import { readFileSync } from 'node:fs';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -48,7 +48,7 @@ export class CoordinatorDaemon {
     const secrets = await openSecretStore(c.secrets, store);
     if (c.secrets.keyFile !== undefined) {
       // Any coordinator holding the key may answer: revealing needs no leadership.
-      this.#reveals = serveReveals(nc, c.context.cluster, secrets, async (cluster) => credentialsRef((await openshiftRecords(store).get(openshiftRecordKey(cluster)))?.value), this.logger);
+      this.#reveals = serveReveals(nc, c.context.cluster, secrets, async (cluster) => (await openshiftRecords(store).get(openshiftRecordKey(cluster)))?.value.credentials, this.logger);
     }
     const keeper = new ViewKeeper(nc, c.context.cluster, this.logger, c.heartbeatIntervalMs);
     this.#keeper = keeper;
@@ -136,8 +136,3 @@ export class CoordinatorDaemon {
   }
 }
 
-/** `kv:openshift/lab` in an install record → the reference it names. */
-function credentialsRef(record: OpenShiftRecord | undefined): SecretRefLike | undefined {
-  const m = /^(kv|vault):(.+)$/.exec(record?.credentials ?? '');
-  return m ? { store: m[1] as 'kv' | 'vault', path: m[2] ?? '' } : undefined;
-}

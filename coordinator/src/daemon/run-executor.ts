@@ -164,9 +164,9 @@ export class RunExecutor {
     let state: 'succeeded' | 'failed' | 'partial' = 'failed';
     let message = '';
     try {
-      const { outcomes, unplaced } = await this.#runPlan(req, actor);
-      const failed = outcomes.filter((o) => o.status === 'failed' || o.status === 'blocked').length + unplaced;
-      state = failed === 0 ? 'succeeded' : failed === outcomes.length + unplaced ? 'failed' : 'partial';
+      const { outcomes, notConverged } = await this.#runPlan(req, actor);
+      const failed = outcomes.filter((o) => o.status === 'failed' || o.status === 'blocked').length + notConverged;
+      state = failed === 0 ? 'succeeded' : failed === outcomes.length + notConverged ? 'failed' : 'partial';
     } catch (err) {
       message = err instanceof Error ? err.message : String(err);
       this.o.logger.error({ err, runId: req.runId }, 'run could not be planned');
@@ -175,14 +175,15 @@ export class RunExecutor {
     this.#publish({ runId: req.runId, type: 'finished', runState: state, ...(message ? { error: message } : {}) });
   }
 
-  async #runPlan(req: ApplyRequest, actor: { owner: string; fencingToken: number }): Promise<{ outcomes: GuestOutcome[]; unplaced: number }> {
+  async #runPlan(req: ApplyRequest, actor: { owner: string; fencingToken: number }): Promise<{ outcomes: GuestOutcome[]; notConverged: number }> {
     const specRecord = await specBucket(this.o.store).get(SPEC_KEY);
     if (!specRecord) throw new Error('no spec has been submitted');
     const { compiled } = loadSpecText(specRecord.value.yaml, 'spec');
     const allocator = new Allocator(this.o.store, { networks: [...compiled.networks.values()] });
     let guests: PlannedGuest[];
     let clusters: readonly PlannedCluster[] = [];
-    let unplaced = 0;
+    /** Planned items without a guest outcome that did not converge: unplaced guests, clusters not installed. */
+    let notConverged = 0;
     if (req.kind === 'apply') {
       const plan = await buildPlan(compiled, await this.o.keeper.planningView(this.o.store), {
         limits: { perNode: this.o.perNode },
@@ -193,7 +194,7 @@ export class RunExecutor {
       });
       clusters = plan.openshift;
       for (const u of plan.unplaced) this.#publish({ runId: req.runId, type: 'done', guest: u.guest, status: 'unplaced', error: u.reason });
-      unplaced = plan.unplaced.length;
+      notConverged = plan.unplaced.length;
       guests = plan.guests;
       this.#publish({ runId: req.runId, type: 'plan', message: JSON.stringify({ guests: guests.map((g) => ({ id: g.id, node: g.node, vmid: g.vmid, action: g.action })), estimate: plan.estimate.makespanSeconds }) });
     } else {
@@ -226,12 +227,12 @@ export class RunExecutor {
       if (c.status === 'unchanged') continue;
       const err = c.error;
       this.#publish({ runId: req.runId, type: 'done', guest: `openshift/${c.cluster}`, status: c.status, changed: c.status === 'installed', ...(err ? { error: err instanceof Error ? err.message : String(err) } : {}) });
-      if (c.status !== 'installed') unplaced += 1; // counts toward a partial or failed run
+      if (c.status !== 'installed') notConverged += 1;
     }
     if (req.kind !== 'apply') {
       for (const o of outcomes) if (o.status === 'converged') await allocator.release(o.id);
     }
-    return { outcomes, unplaced };
+    return { outcomes, notConverged };
   }
 
   /** Guests to remove: one by name, or every guest Phoenix allocated; dependents before templates. */

@@ -3,18 +3,18 @@
  * a coordinator that holds the secrets key reads the secret and answers it sealed to that key, so
  * the value crosses NATS encrypted end to end and the CLI never holds the coordinators' key.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { FailedPreconditionError, NotFoundError, UnavailableError, errorFromCode, subjects, type Logger } from '@phoenix/shared';
-import { open, publicKeyBase64, recipientFromBase64, seal, sealedSchema, type SecretKeyPair } from './sealed.js';
+import { OPENSHIFT_CLUSTER_NAME } from '../spec/openshift.js';
+import { generateKeyPair, open, publicKeyBase64, recipientFromBase64, seal, sealedSchema } from './sealed.js';
 import type { SecretRefLike, SecretStore } from './secret-store.js';
 
 export const REVEAL_FIELDS = ['kubeconfig', 'kubeadmin'] as const;
 export type RevealField = (typeof REVEAL_FIELDS)[number];
 
 const requestSchema = z.strictObject({
-  cluster: z.string().regex(/^[a-z][a-z0-9-]{0,52}$/),
+  cluster: z.string().regex(OPENSHIFT_CLUSTER_NAME),
   field: z.enum(REVEAL_FIELDS),
   replyKey: z.string().min(40).max(64),
 });
@@ -55,8 +55,7 @@ export function serveReveals(nc: NatsConnection, cluster: string, secrets: Secre
 
 /** Asks a coordinator for a secret of an installed cluster; the value is opened here only. */
 export async function requestReveal(nc: NatsConnection, contextCluster: string, cluster: string, field: RevealField, timeoutMs = 10_000): Promise<string> {
-  const { privateKey, publicKey } = generateKeyPairSync('x25519');
-  const keys: SecretKeyPair = { ...recipientFromBase64(publicKeyBase64({ kid: '', publicKey })), privateKey };
+  const keys = generateKeyPair();
   let raw;
   try {
     raw = await nc.request(subjects.reveal(contextCluster), JSON.stringify({ cluster, field, replyKey: publicKeyBase64(keys) }), { timeout: timeoutMs });

@@ -67,10 +67,15 @@ export function keyPairFromPem(pem: string, field: string): SecretKeyPair {
   return { kid: keyId(rawPublic(publicKey)), publicKey, privateKey };
 }
 
+/** A new key pair (also the one-time key of a reveal request). */
+export function generateKeyPair(): SecretKeyPair {
+  const { privateKey, publicKey } = generateKeyPairSync('x25519');
+  return { kid: keyId(rawPublic(publicKey)), publicKey, privateKey };
+}
+
 /** A new key pair as PEM (what `phoenix secret keygen` writes). */
 export function generateKeyPem(): string {
-  const { privateKey } = generateKeyPairSync('x25519');
-  return privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  return generateKeyPair().privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
 }
 
 function derive(shared: Buffer, epk: Buffer, recipient: Buffer, path: string): Buffer {

@@ -40,8 +40,11 @@ const ocpNodeSchema = z.strictObject({
     .optional(),
 });
 
+/** OpenShift cluster names: lower-case DNS labels (they become part of every host name). */
+export const OPENSHIFT_CLUSTER_NAME = /^[a-z][a-z0-9-]{0,52}$/;
+
 export const openshiftClusterSchema = z.strictObject({
-  name: z.string().regex(/^[a-z][a-z0-9-]{0,52}$/, 'cluster names are lower-case DNS labels'),
+  name: z.string().regex(OPENSHIFT_CLUSTER_NAME, 'cluster names are lower-case DNS labels'),
   topology: z.enum(['sno', 'compact', 'multi-node']),
   baseDomain: domainSchema,
   version: z.string().regex(/^\d+\.\d+(\.\d+)?$/, 'OpenShift version like 4.19.1'),

@@ -18,8 +18,8 @@ export const openshiftRecordSchema = z.strictObject({
   stage: z.string().optional(),
   apiUrl: z.string().optional(),
   consoleUrl: z.string().optional(),
-  /** Where its kubeconfig and kubeadmin password are stored: `<store>:<path>`. */
-  credentials: z.string().optional(),
+  /** Where its kubeconfig and kubeadmin password are stored. */
+  credentials: z.strictObject({ store: z.enum(['kv', 'vault']), path: z.string() }).optional(),
   error: z.string().optional(),
   updatedAt: z.string(),
 });

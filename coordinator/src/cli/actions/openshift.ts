@@ -1,11 +1,11 @@
 /** `phoenix openshift …`: see commands/openshift.ts. */
 import { InvalidArgumentError, NotFoundError } from '@phoenix/shared';
 import { requestReveal, type RevealField } from '../../secrets/index.js';
+import { OPENSHIFT_CLUSTER_NAME as CLUSTER_NAME } from '../../spec/openshift.js';
 import { readOpenShiftRecords } from '../../state/index.js';
 import { formatTable, parseFormat, render, type CliIO } from '../io.js';
 import { openSession } from './cluster-session.js';
 
-const CLUSTER_NAME = /^[a-z][a-z0-9-]{0,52}$/;
 
 export async function openshiftStatus(io: CliIO, cluster: string | undefined, opts: { context?: string | undefined; output: string }): Promise<void> {
   const format = parseFormat(opts.output);
@@ -21,7 +21,7 @@ export async function openshiftStatus(io: CliIO, cluster: string | undefined, op
       nodes: r.nodes,
       console: r.consoleUrl ?? '',
       api: r.apiUrl ?? '',
-      credentials: r.credentials ?? '',
+      credentials: r.credentials ? `${r.credentials.store}:${r.credentials.path}` : '',
       ...(r.error ? { error: r.error } : {}),
       updatedAt: r.updatedAt,
     }));

@@ -11,7 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
 import { InvalidArgumentError, cidrSchema, ipv4Schema, macSchema, nodeNameSchema, storageIdSchema } from '@phoenix/shared';
-import { AGENT_INSTALLER_MINIMUM, type openshiftClusterSchema } from '../../spec/openshift.js';
+import { AGENT_INSTALLER_MINIMUM, OPENSHIFT_CLUSTER_NAME, type openshiftClusterSchema } from '../../spec/openshift.js';
 import type { SpecInput } from '../../spec/spec.js';
 import { intToIp, ipToInt, parseCidr, inSubnet } from '../../spec/ip.js';
 import { parseYamlText } from '../../spec/load.js';
@@ -113,7 +113,7 @@ export async function importProxShift(inventoryPath: string, options: ProxShiftI
   for (const [name, group] of groups) {
     const src = `${F}:${name}`;
     const clusterName = name.toLowerCase().replace(/[^a-z0-9-]/g, '-');
-    if (!/^[a-z][a-z0-9-]{0,52}$/.test(clusterName)) {
+    if (!OPENSHIFT_CLUSTER_NAME.test(clusterName)) {
       w.add(src, 'cluster name is not a DNS label; cluster skipped');
       continue;
     }
