@@ -56,8 +56,6 @@ export const coordinatorConfigSchema = z.strictObject({
         })
         .optional(),
       output: z.enum(['kv', 'vault']).default('kv'),
-      /** Where OpenShift credentials go, below the output store (ProxShift's layout for Vault). @default "openshift" for kv, "secrets/data/openshift" for vault */
-      openshiftPath: z.string().regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/).optional(),
     })
     .default({ output: 'kv' }),
   /** @default $PHOENIX_LOG_LEVEL, else "info" */
@@ -87,7 +85,6 @@ export interface CompiledSecretsConfig {
   keyFile: string | undefined;
   vault: { address: string; tokenFile: string; caFile: string | undefined; namespace: string | undefined } | undefined;
   output: 'kv' | 'vault';
-  openshiftPath: string;
 }
 
 export interface CompileCoordinatorOptions {
@@ -122,7 +119,6 @@ export function compileCoordinatorConfig(config: CoordinatorConfig, options: Com
             namespace: sec.vault.namespace,
           },
     output: sec.output,
-    openshiftPath: sec.openshiftPath ?? (sec.output === 'vault' ? 'secrets/data/openshift' : 'openshift'),
   };
   if (sec.output === 'vault' && sec.vault === undefined) issues.push('secrets.output: "vault" needs secrets.vault');
   if (issues.length > 0) throw new InvalidArgumentError('config', options.source, issues.join('; '));
