@@ -18,7 +18,11 @@ export const COORDINATOR_DEFAULTS = {
   heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_SECONDS,
   requestRetentionHours: 168,
   metricsListen: false,
+  openshiftWorkDir: '/var/lib/phoenix-coordinator/openshift',
 } as const;
+
+/** Passed to openshift-install besides the configured names. */
+const INSTALLER_ENV = ['PATH', 'HOME', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
 
 const secondsSchema = z.number().positive('must be a positive number of seconds');
 const hostPortSchema = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9.-]+):([0-9]{1,5})$/, 'must be host:port');
@@ -58,6 +62,18 @@ export const coordinatorConfigSchema = z.strictObject({
       output: z.enum(['kv', 'vault']).default('kv'),
     })
     .default({ output: 'kv' }),
+  /**
+   * OpenShift installs: the `openshift-install` binary (of the release the clusters run), the
+   * directory install directories go below, and environment names passed to it (proxies). Without
+   * it, OpenShift clusters are planned but their VMs are held back and reported.
+   */
+  openshift: z
+    .strictObject({
+      installer: z.string().min(1),
+      workDir: z.string().min(1).default(COORDINATOR_DEFAULTS.openshiftWorkDir),
+      passEnv: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')).default([]),
+    })
+    .optional(),
   /** @default $PHOENIX_LOG_LEVEL, else "info" */
   log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).optional() }).default({}),
 });
@@ -78,6 +94,15 @@ export interface CompiledCoordinatorConfig {
   metricsListen: MetricsListen | undefined;
   logLevel: string | undefined;
   secrets: CompiledSecretsConfig;
+  openshift: CompiledOpenShiftConfig | undefined;
+}
+
+export interface CompiledOpenShiftConfig {
+  /** Absolute path of openshift-install. */
+  installer: string;
+  workDir: string;
+  /** Environment of every installer call. */
+  env: Record<string, string>;
 }
 
 /** Secret stores with every file path resolved. */
@@ -121,6 +146,16 @@ export function compileCoordinatorConfig(config: CoordinatorConfig, options: Com
     output: sec.output,
   };
   if (sec.output === 'vault' && sec.vault === undefined) issues.push('secrets.output: "vault" needs secrets.vault');
+  let openshift: CompiledOpenShiftConfig | undefined;
+  if (config.openshift) {
+    const o = config.openshift;
+    const installerEnv: Record<string, string> = {};
+    for (const name of [...INSTALLER_ENV, ...o.passEnv]) {
+      const v = env[name];
+      if (v !== undefined) installerEnv[name] = v;
+    }
+    openshift = { installer: resolve(baseDir, o.installer), workDir: resolve(baseDir, o.workDir), env: installerEnv };
+  }
   if (issues.length > 0) throw new InvalidArgumentError('config', options.source, issues.join('; '));
   let metricsListen: MetricsListen | undefined;
   if (config.metricsListen !== false) {
@@ -138,6 +173,7 @@ export function compileCoordinatorConfig(config: CoordinatorConfig, options: Com
     metricsListen,
     logLevel: config.log.level,
     secrets,
+    openshift,
   };
 }
 

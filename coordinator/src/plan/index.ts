@@ -33,7 +33,7 @@ export interface BuiltPlan extends Plan {
 
 export async function buildPlan(spec: CompiledSpec, view: ClusterView, options: BuildPlanOptions): Promise<BuiltPlan> {
   const binding = bind(spec, view);
-  const pruned = prune(replicate(binding.guests, view));
+  const pruned = prune(replicate(binding.guests, view), spec.openshift);
   const allocated = await allocate(spec, pruned.guests, view, options.allocator);
   const openshift = planOpenShift(spec, allocated, options.openshiftRecords ?? new Map());
   const guests = translate(spec, allocated, openshift, options);

@@ -69,4 +69,18 @@ describe('planning OpenShift installs', () => {
     expect(missing.openshift[0]?.action).toBe('install');
     expect(missing.guests.filter((g) => g.gate !== undefined).map((g) => g.id)).toEqual(['m3']);
   });
+
+  it('places a cluster whole or not at all: with two nodes, none of three control planes is planned or allocated', async () => {
+    const allocated: string[] = [];
+    const counting: GuestAllocator = { allocate: (r) => (allocated.push(r.guestId), allocator.allocate(r)) };
+    const two = makeView(['pve1', 'pve2'].map((n) => makeNode(n, { osTemplates: ['ubuntu-24.04-standard_24.04-2_amd64.tar.zst'] })));
+    const plan = await buildPlan(spec(), two, { limits: { perNode: 2 }, allocator: counting });
+    expect(plan.openshift).toEqual([]);
+    expect(plan.guests.map((g) => g.id)).toEqual(['web']);
+    expect(allocated).toEqual(['web']);
+    const reasons = new Map(plan.unplaced.map((u) => [u.guest, u.reason]));
+    expect([...reasons.keys()].sort()).toEqual(['m1', 'm2', 'm3']);
+    const pruned = [...reasons.values()].filter((r) => r.includes('placed whole or not at all'));
+    expect(pruned.length).toBe(2);
+  });
 });

@@ -23,6 +23,8 @@ export const requestSchema = z.object({
   kind: z.enum(['apply', 'delete', 'destroy']),
   /** Guest name for `delete`. */
   guest: z.string().optional(),
+  /** OpenShift cluster for `delete`: its VMs, ISOs, credentials and install record. */
+  cluster: z.string().optional(),
   /** Revision of the spec record the request was made against. */
   specRevision: z.number().int().nonnegative(),
   createdAt: z.string(),
@@ -45,7 +47,7 @@ export async function submitRequest(
   store: StateStore,
   kind: ApplyRequest['kind'],
   by: string,
-  options: { yaml?: string; guest?: string; files?: Record<string, string> } = {},
+  options: { yaml?: string; guest?: string; cluster?: string; files?: Record<string, string> } = {},
 ): Promise<ApplyRequest> {
   let specRevision: number;
   if (options.yaml !== undefined) {
@@ -61,6 +63,7 @@ export async function submitRequest(
     runId,
     kind,
     ...(options.guest ? { guest: options.guest } : {}),
+    ...(options.cluster ? { cluster: options.cluster } : {}),
     specRevision,
     createdAt: new Date().toISOString(),
     createdBy: by,

@@ -26,5 +26,5 @@ export {
   StateStore,
 } from './store.js';
 export type { StateStoreOptions } from './store.js';
-export { openshiftRecordKey, openshiftRecordSchema, openshiftRecords, readOpenShiftRecords } from './openshift-records.js';
-export type { OpenShiftRecord } from './openshift-records.js';
+export { openshiftRecordKey, openshiftRecordSchema, openshiftRecords, readOpenShiftRecords, updateOpenShiftRecord } from './openshift-records.js';
+export type { OpenShiftRecord, OpenShiftRecordFields } from './openshift-records.js';

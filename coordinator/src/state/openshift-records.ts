@@ -36,3 +36,14 @@ export async function readOpenShiftRecords(store: StateStore): Promise<Map<strin
   const list = await openshiftRecords(store).list('cluster.>');
   return new Map(list.map((e) => [e.value.cluster, e.value]));
 }
+
+export type OpenShiftRecordFields = Omit<OpenShiftRecord, 'updatedAt'>;
+
+/** Compare-and-set update of a cluster's record; `undefined` fields are dropped. */
+export async function updateOpenShiftRecord(store: StateStore, cluster: string, fn: (r: OpenShiftRecordFields) => OpenShiftRecordFields): Promise<void> {
+  await openshiftRecords(store).update(openshiftRecordKey(cluster), (cur) => {
+    const base: OpenShiftRecordFields = cur?.value ?? { cluster, state: 'installing', guests: [], nodes: [], isoVolume: '' };
+    const next = Object.fromEntries(Object.entries(fn(base)).filter(([, v]) => v !== undefined)) as OpenShiftRecordFields;
+    return { ...next, updatedAt: new Date().toISOString() };
+  });
+}

@@ -39,3 +39,13 @@ export async function liveView(context: string | undefined): Promise<ClusterView
     await s.close();
   }
 }
+
+/** Runs fn with a session and always closes it. */
+export async function withSession<T>(path: string | undefined, fn: (s: ClusterSession) => Promise<T>): Promise<T> {
+  const session = await openSession(path);
+  try {
+    return await fn(session);
+  } finally {
+    await session.close();
+  }
+}

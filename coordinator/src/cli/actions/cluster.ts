@@ -13,17 +13,8 @@ import { loadSpecText } from '../../spec/load.js';
 import { statusRows } from '../../status/index.js';
 import { readSpecScripts } from '../scripts.js';
 import { formatTable, parseFormat, render, type CliIO } from '../io.js';
-import { openSession, type ClusterSession } from './cluster-session.js';
-import { watchRun } from './run-watch.js';
-
-async function withSession<T>(path: string | undefined, fn: (s: ClusterSession) => Promise<T>): Promise<T> {
-  const session = await openSession(path);
-  try {
-    return await fn(session);
-  } finally {
-    await session.close();
-  }
-}
+import { withSession } from './cluster-session.js';
+import { formatSummary, watchRun } from './run-watch.js';
 
 /** `phoenix plan <spec>` against the live cluster: steps per node, makespan and critical path. */
 export async function clusterPlan(io: CliIO, specPath: string, opts: { context?: string | undefined; output: string; perNode?: number }): Promise<void> {
@@ -113,7 +104,3 @@ export async function drain(io: CliIO, node: string, opts: { context?: string | 
   });
 }
 
-function formatSummary(guests: Record<string, { node?: string; vmid?: number; status: string; changed: boolean; error?: string }>): string {
-  const rows = Object.entries(guests).map(([id, g]) => [id, g.vmid ? String(g.vmid) : '-', g.node ?? '-', g.status, g.changed ? 'changed' : 'unchanged', g.error ?? '']);
-  return formatTable(['GUEST', 'VMID', 'NODE', 'RESULT', 'CHANGE', 'ERROR'], rows.sort((a, b) => a[0]!.localeCompare(b[0]!)));
-}

@@ -4,8 +4,9 @@ import { requestReveal, type RevealField } from '../../secrets/index.js';
 import { OPENSHIFT_CLUSTER_NAME as CLUSTER_NAME } from '../../spec/openshift.js';
 import { readOpenShiftRecords } from '../../state/index.js';
 import { formatTable, parseFormat, render, type CliIO } from '../io.js';
-import { openSession } from './cluster-session.js';
-
+import { openSession, withSession } from './cluster-session.js';
+import { submitRequest } from '../../requests/index.js';
+import { formatSummary, watchRun } from './run-watch.js';
 
 export async function openshiftStatus(io: CliIO, cluster: string | undefined, opts: { context?: string | undefined; output: string }): Promise<void> {
   const format = parseFormat(opts.output);
@@ -45,4 +46,17 @@ export async function reveal(io: CliIO, cluster: string, field: RevealField, opt
   } finally {
     await s.close();
   }
+}
+
+/** `destroy <cluster>`: its VMs, the ISO on every node, its credentials and install directory. */
+export async function destroyCluster(io: CliIO, cluster: string, opts: { context?: string | undefined; yes?: boolean | undefined; timeout: string }): Promise<void> {
+  if (!CLUSTER_NAME.test(cluster)) throw new InvalidArgumentError('cluster', cluster, 'cluster names are lower-case DNS labels');
+  if (!opts.yes) throw new InvalidArgumentError('--yes', undefined, `destroy removes the VMs of ${cluster} and its credentials; pass --yes to confirm`);
+  await withSession(opts.context, async (s) => {
+    if (!(await readOpenShiftRecords(s.store)).has(cluster)) throw new NotFoundError(`no OpenShift cluster named ${cluster} has been installed here`);
+    const req = await submitRequest(s.store, 'delete', s.ctx.name, { cluster });
+    io.err(`destroy ${req.runId} submitted\n`);
+    const summary = await watchRun(s, req.runId, io, { json: false, timeoutMs: Number(opts.timeout) * 1000 });
+    io.out(formatSummary(summary.guests));
+  });
 }

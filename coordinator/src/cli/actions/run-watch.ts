@@ -9,7 +9,7 @@ import type { RunEvent } from '../../requests/index.js';
 import { jsonProgress, listrProgress, type ProgressSink } from '../../progress/index.js';
 import type { PlannedGuest } from '../../plan/index.js';
 import type { ClusterSession } from './cluster-session.js';
-import type { CliIO } from '../io.js';
+import { formatTable, type CliIO } from '../io.js';
 
 export interface RunSummary {
   runId: string;
@@ -90,4 +90,10 @@ export async function watchRun(
       reject(new TimeoutError(`run ${runId} did not finish within ${options.timeoutMs / 1000} s (it goes on in the coordinator)`));
     }, options.timeoutMs);
   });
+}
+
+/** One row per guest of a finished run. */
+export function formatSummary(guests: Record<string, { node?: string; vmid?: number; status: string; changed: boolean; error?: string }>): string {
+  const rows = Object.entries(guests).map(([id, g]) => [id, g.vmid ? String(g.vmid) : '-', g.node ?? '-', g.status, g.changed ? 'changed' : 'unchanged', g.error ?? '']);
+  return formatTable(['GUEST', 'VMID', 'NODE', 'RESULT', 'CHANGE', 'ERROR'], rows.sort((a, b) => a[0]!.localeCompare(b[0]!)));
 }

@@ -1,5 +1,5 @@
 /**
- * `phoenix openshift status|kubeconfig|kubeadmin-password`: the OpenShift view of the cluster.
+ * `phoenix openshift status|kubeconfig|kubeadmin-password|destroy`: the OpenShift view of the cluster.
  * Clusters are created by `apply` (they are part of the spec); this is the focused view, and the
  * only way credentials leave the secret store: on request, to stdout.
  */
@@ -31,4 +31,12 @@ export function registerOpenShift(program: Command, io: CliIO): void {
     .argument('<cluster>', 'cluster name')
     .option('--context <file>', 'cluster context file (default: $PHOENIX_CONTEXT)')
     .action(async (cluster, opts) => (await actions()).reveal(io, cluster, 'kubeadmin', opts));
+  ocp
+    .command('destroy')
+    .description('remove a cluster: its VMs, the agent ISO on every node, its credentials and install record')
+    .argument('<cluster>', 'cluster name')
+    .option('--context <file>', 'cluster context file (default: $PHOENIX_CONTEXT)')
+    .option('--yes', 'confirm')
+    .option('--timeout <seconds>', 'give up waiting after this long', '1800')
+    .action(async (cluster, opts) => (await actions()).destroyCluster(io, cluster, opts));
 }
