@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { mkdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
+import { emulatorBinDir } from '../emulator/src/index.js';
 import { stringify } from 'yaml';
 import { startNodes, type EmulatedNodes } from '../harness/index.js';
 import type { NodeOptions } from '../harness/node-options.js';
@@ -122,12 +123,22 @@ export async function startDemoCluster(options: DemoOptions = {}): Promise<DemoC
   const startCoordinator = async (id: string): Promise<ChildProcess> => {
     const tls = await pki.client('coordinator', id);
     const cfgFile = join(dir, `coordinator-${id}.yaml`);
-    await writeFile(cfgFile, stringify({ id, context: context(tls, id), leaseTtlSeconds: (options.leaseTtlMs ?? 4000) / 1000, perNodeConcurrency: 4, heartbeatIntervalSeconds: 2, secrets: { keyFile: secretsKeyFile } }));
+    // OpenShift installs run the emulated openshift-install, which finds the VMs on the emulated nodes.
+    const openshift = { installer: join(emulatorBinDir(), 'openshift-install'), workDir: join(dir, 'openshift'), passEnv: ['PHOENIX_EMULATOR_NODES', 'PVE_EMU_TIME_SCALE', 'PHOENIX_EMU_OPENSHIFT_FAULTS'] };
+    await writeFile(
+      cfgFile,
+      stringify({ id, context: context(tls, id), leaseTtlSeconds: (options.leaseTtlMs ?? 4000) / 1000, perNodeConcurrency: 4, heartbeatIntervalSeconds: 2, secrets: { keyFile: secretsKeyFile }, openshift }),
+    );
     await mkdir(join(dir, 'logs'), { recursive: true });
     const child = reapWithParent(
       spawn(process.execPath, [join(root, 'coordinator/dist/daemon/main.js'), '--config', cfgFile], {
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, PHOENIX_LOG_LEVEL: process.env['PHOENIX_LOG_LEVEL'] ?? 'info' },
+        env: {
+          ...process.env,
+          PHOENIX_LOG_LEVEL: process.env['PHOENIX_LOG_LEVEL'] ?? 'info',
+          PHOENIX_EMULATOR_NODES: nodes.nodes.map((n) => n.stateDir).join(delimiter),
+          PVE_EMU_TIME_SCALE: String(options.timeScale ?? 0.02),
+        },
       }),
     );
     const logFile = join(dir, 'logs', `coordinator-${id}.log`);

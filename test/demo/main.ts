@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { repoRoot } from '../harness/agent-process.js';
 import { startDemoCluster, type DemoCluster } from './cluster.js';
 import { demoSpec } from './spec.js';
+import { putOpenShiftSecrets, writeOpenShiftSpec } from './openshift-spec.js';
 
 const say = (text: string): void => void process.stderr.write(`\n\x1b[1m== ${text}\x1b[0m\n`);
 
@@ -26,7 +27,7 @@ async function waitForNodes(cluster: DemoCluster, count: number, timeoutMs = 90_
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { once: { type: 'boolean' }, 'time-scale': { type: 'string' } } });
+  const { values } = parseArgs({ options: { once: { type: 'boolean' }, openshift: { type: 'boolean' }, 'time-scale': { type: 'string' } } });
   if (process.getuid?.() !== 0) process.stderr.write('note: the emulated guests are chroots; run the demo as root\n');
   const seedDir = resolve(repoRoot(), 'examples/phoenix');
   if (!existsSync(seedDir)) throw new Error(`seed configs not found at ${seedDir}`);
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
   try {
+    if (values.openshift) return void (await stop(await openshiftDemo(cluster, values.once === true)));
     say(`Importing the Phoenix seed config (${seedDir})`);
     const specFile = await demoSpec(seedDir, cluster, join(cluster.dir, 'spec.yaml'), (l) => process.stderr.write(`  note: ${l}\n`));
     process.stderr.write(`  spec written to ${specFile}\n`);
@@ -72,6 +74,30 @@ async function main(): Promise<void> {
     process.stderr.write(`logs are in ${cluster.dir}/logs\n`);
     await stop(1);
   }
+}
+
+/** `npm run demo -- --openshift`: one single-node OpenShift cluster, installed with live progress. */
+async function openshiftDemo(cluster: DemoCluster, once: boolean): Promise<number> {
+  await waitForNodes(cluster, 3);
+  say('Storing a (throwaway) pull secret and SSH key in the sealed secret store');
+  await putOpenShiftSecrets(cluster);
+  const specFile = await writeOpenShiftSpec(join(cluster.dir, 'openshift.yaml'), ['sno']);
+  process.stderr.write(`  spec written to ${specFile}\n`);
+  say('Plan (nothing is changed)');
+  await cluster.cli(['plan', specFile], { inherit: true });
+  say('Apply: manifests, agent ISO, upload, VM, install (emulated openshift-install)');
+  const t0 = Date.now();
+  const applied = await cluster.cli(['apply', specFile], { inherit: true });
+  process.stderr.write(`  apply finished with exit code ${applied.code} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  say('OpenShift clusters');
+  await cluster.cli(['openshift', 'status'], { inherit: true });
+  if (once) return applied.code;
+  say('The cluster keeps running. In another shell:');
+  process.stderr.write(
+    `  export PHOENIX_CONTEXT=${cluster.contextFile}\n  npx phoenix openshift status\n  npx phoenix openshift kubeconfig sno > sno.kubeconfig\n  npx phoenix openshift destroy sno --yes\n\nCtrl-C stops everything.\n`,
+  );
+  await new Promise(() => undefined);
+  return 0;
 }
 
 main().catch((err: unknown) => {
