@@ -2,6 +2,7 @@ export * from './spec/index.js';
 export * from './view/index.js';
 export * from './scheduler/index.js';
 export * from './importers/index.js';
+export * from './openshift/index.js';
 export * from './state/index.js';
 export * from './lease/index.js';
 export * from './alloc/index.js';

@@ -18,12 +18,8 @@ import { openshiftRecordKey, openshiftRecords, updateOpenShiftRecord, type OpenS
 import { credentialsPath, redactLine } from './credentials.js';
 import type { IsoTransfer } from './remove.js';
 import type { InstallerLine, OpenShiftInstaller, WaitTarget } from './installer.js';
+import type { ManifestInputs } from './manifests.js';
 
-export interface ManifestInputs {
-  readonly pullSecret: string;
-  readonly sshKey: string;
-  readonly trustBundle?: string;
-}
 export type RenderManifests = (
   cluster: CompiledOpenShift,
   hosts: readonly PlannedHost[],
