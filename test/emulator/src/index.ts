@@ -17,7 +17,7 @@ export type { CallRecord, FaultRule, GuestConfig, InitPool, InitStorage, NodeIni
 export type { InitDisk } from './host/disks.js';
 export { defaultStorages, isMutating };
 
-/** Directory holding the executables (pct, qm, pvesh, pvesm, pveam, zfs, zpool, nvidia-smi). */
+/** Directory holding the executables (pct, qm, pvesh, pvesm, pveam, zfs, zpool, nvidia-smi, openshift-install). */
 export function emulatorBinDir(): string {
   for (const rel of ['../bin', '../../../emulator/bin']) {
     const p = fileURLToPath(new URL(rel, import.meta.url));

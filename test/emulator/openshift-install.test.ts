@@ -1,0 +1,260 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { emulatorBinDir } from './src/index.js';
+import { lines, sshKey } from './emu-helpers.js';
+
+// openshift-install (emulated): the agent-based installer's create image and wait-for commands.
+const bin = path.join(emulatorBinDir(), 'openshift-install');
+const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'oi-test-'));
+afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function install(args: string[], env: Record<string, string> = {}): Promise<Result> {
+  const r = await execa(bin, args, { reject: false, stdin: 'ignore', stripFinalNewline: false, env: { PVE_EMU_TIME_SCALE: '0.01', ...env }, timeout: 30_000 });
+  return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+interface HostSpec {
+  hostname: string;
+  role?: string;
+  mac: string;
+  ip: string;
+}
+
+interface ClusterSpec {
+  name: string;
+  controlPlane: number;
+  compute: number;
+  platform: Record<string, unknown>;
+  networkType?: string;
+  machineNetwork?: string;
+  rendezvousIP?: string;
+  hosts: HostSpec[];
+  pullSecret?: string;
+  sshKey?: string;
+}
+
+const PULL_SECRET = '{"auths":{"quay.io":{"auth":"c3VwZXItc2VjcmV0Cg=="}}}';
+
+function hostsFor(prefix: string, masters: number, workers: number, base = 20): HostSpec[] {
+  const h = (i: number, role: string): HostSpec => ({
+    hostname: `${prefix}-${role}-${i}`,
+    role,
+    mac: `bc:24:11:${prefix.length.toString(16).padStart(2, '0')}:${(base >> 8).toString(16).padStart(2, '0')}:${(base + i + (role === 'worker' ? 10 : 0)).toString(16).padStart(2, '0')}`,
+    ip: `192.168.10.${base + i + (role === 'worker' ? 10 : 0)}`,
+  });
+  return [...Array.from({ length: masters }, (_, i) => h(i, 'master')), ...Array.from({ length: workers }, (_, i) => h(i, 'worker'))];
+}
+
+const sno = (name = 'sno1'): ClusterSpec => ({ name, controlPlane: 1, compute: 0, platform: { none: {} }, hosts: hostsFor(name, 1, 0) });
+const ha = (name = 'ha1'): ClusterSpec => ({
+  name,
+  controlPlane: 3,
+  compute: 2,
+  platform: { baremetal: { apiVIPs: ['192.168.10.5'], ingressVIPs: ['192.168.10.6'] } },
+  hosts: hostsFor(name, 3, 2),
+});
+
+/** Writes install-config.yaml and agent-config.yaml as an installer user would. */
+function writeManifests(spec: ClusterSpec): string {
+  const dir = fs.mkdtempSync(path.join(tmpRoot, `${spec.name}-`));
+  const ic = {
+    apiVersion: 'v1',
+    baseDomain: 'lab.example',
+    metadata: { name: spec.name },
+    controlPlane: { name: 'master', replicas: spec.controlPlane },
+    compute: [{ name: 'worker', replicas: spec.compute }],
+    networking: {
+      networkType: spec.networkType ?? 'OVNKubernetes',
+      clusterNetwork: [{ cidr: '10.128.0.0/14', hostPrefix: 23 }],
+      machineNetwork: [{ cidr: spec.machineNetwork ?? '192.168.10.0/24' }],
+      serviceNetwork: ['172.30.0.0/16'],
+    },
+    platform: spec.platform,
+    pullSecret: spec.pullSecret ?? PULL_SECRET,
+    sshKey: spec.sshKey ?? sshKey('core@lab'),
+  };
+  const ac = {
+    apiVersion: 'v1beta1',
+    kind: 'AgentConfig',
+    metadata: { name: spec.name },
+    rendezvousIP: spec.rendezvousIP ?? spec.hosts[0]?.ip,
+    hosts: spec.hosts.map((h) => ({
+      hostname: h.hostname,
+      ...(h.role !== undefined ? { role: h.role } : {}),
+      interfaces: [{ name: 'ens18', macAddress: h.mac }],
+      networkConfig: {
+        interfaces: [{ name: 'ens18', type: 'ethernet', state: 'up', 'mac-address': h.mac, ipv4: { enabled: true, address: [{ ip: h.ip, 'prefix-length': 24 }], dhcp: false } }],
+      },
+    })),
+  };
+  fs.writeFileSync(path.join(dir, 'install-config.yaml'), stringify(ic));
+  fs.writeFileSync(path.join(dir, 'agent-config.yaml'), stringify(ac));
+  return dir;
+}
+
+interface StateFile {
+  installId: string;
+  clusterName: string;
+  baseDomain: string;
+  rendezvousIP: string;
+  hosts: Array<{ hostname: string; role: string; macs: string[] }>;
+}
+
+const readState = (dir: string): StateFile => JSON.parse(fs.readFileSync(path.join(dir, '.openshift_install_state.json'), 'utf8')) as StateFile;
+
+describe('agent create image', () => {
+  it('writes the ISO, auth files, rendezvousIP and state, and consumes the manifests', async () => {
+    const dir = writeManifests(ha());
+    const r = await install(['agent', 'create', 'image', '--dir', dir]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(lines(r.stderr)).toEqual([
+      'level=info msg=Configuration has 3 master replicas and 2 worker replicas',
+      'level=info msg=The rendezvous host IP (node0 IP) is 192.168.10.20',
+      'level=info msg=Extracting base ISO from release payload',
+      'level=info msg=Base ISO obtained from release and cached at [/root/.cache/agent/image_cache/coreos-x86_64.iso]',
+      'level=info msg=Consuming Install Config from target directory',
+      'level=info msg=Consuming Agent Config from target directory',
+      `level=info msg=Generated ISO at ${dir}/agent.x86_64.iso.`,
+    ]);
+    expect(fs.existsSync(path.join(dir, 'install-config.yaml'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'agent-config.yaml'))).toBe(false);
+
+    const state = readState(dir);
+    expect(state).toMatchObject({ clusterName: 'ha1', baseDomain: 'lab.example', rendezvousIP: '192.168.10.20' });
+    expect(state.hosts.map((h) => [h.hostname, h.role])).toEqual([
+      ['ha1-master-0', 'master'],
+      ['ha1-master-1', 'master'],
+      ['ha1-master-2', 'master'],
+      ['ha1-worker-0', 'worker'],
+      ['ha1-worker-1', 'worker'],
+    ]);
+    expect(state.hosts[0]?.macs).toEqual([ha().hosts[0]?.mac]);
+    const iso = fs.readFileSync(path.join(dir, 'agent.x86_64.iso'), 'utf8');
+    expect(iso).toContain(`install-id: ${state.installId}\n`);
+    expect(iso).toContain('cluster: ha1.lab.example\n');
+    expect(fs.readFileSync(path.join(dir, 'rendezvousIP'), 'utf8')).toBe('192.168.10.20');
+    expect(fs.readFileSync(path.join(dir, 'auth', 'kubeadmin-password'), 'utf8')).toMatch(/^[2-9a-zA-Z]{5}-[2-9a-zA-Z]{5}-[2-9a-zA-Z]{5}-[2-9a-zA-Z]{5}$/);
+    const kc = fs.readFileSync(path.join(dir, 'auth', 'kubeconfig'), 'utf8');
+    expect(kc).toContain('server: https://api.ha1.lab.example:6443\n');
+    expect(kc).toMatch(/client-key-data: [A-Za-z0-9+/=]{100,}\n/);
+    expect(kc).toContain('current-context: admin\n');
+
+    const log = lines(fs.readFileSync(path.join(dir, '.openshift_install.log'), 'utf8'));
+    expect(log.every((l) => /^time="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ" level=(debug|info) msg=/.test(l))).toBe(true);
+    expect(log).toContainEqual(expect.stringMatching(/ level=info msg="The rendezvous host IP \(node0 IP\) is 192\.168\.10\.20"$/));
+    expect(log).toContainEqual(expect.stringMatching(/ level=debug msg="OpenShift Installer 4\.\d+\.\d+"$/));
+  });
+
+  it('gives every run its own install id and password', async () => {
+    const a = writeManifests(sno('snoa'));
+    const b = writeManifests(sno('snob'));
+    expect((await install(['agent', 'create', 'image', '--dir', a])).code).toBe(0);
+    expect((await install(['agent', 'create', 'image', '--dir', b])).code).toBe(0);
+    expect(readState(a).installId).not.toBe(readState(b).installId);
+    expect(fs.readFileSync(path.join(a, 'auth', 'kubeadmin-password'), 'utf8')).not.toBe(fs.readFileSync(path.join(b, 'auth', 'kubeadmin-password'), 'utf8'));
+  });
+
+  it('fails a second run once the manifests are consumed, and appends to the log', async () => {
+    const dir = writeManifests(sno('sno2'));
+    expect((await install(['agent', 'create', 'image', '--dir', dir])).code).toBe(0);
+    const before = lines(fs.readFileSync(path.join(dir, '.openshift_install.log'), 'utf8')).length;
+    const r = await install(['agent', 'create', 'image', '--dir', dir]);
+    expect(r.code).toBe(1);
+    expect(lines(r.stderr)).toEqual([
+      'level=fatal msg=failed to fetch Agent Installer ISO: failed to fetch dependency of "Agent Installer ISO": failed to fetch dependency of "Agent Installer Artifacts": failed to fetch dependency of "Agent Installer Ignition": failed to fetch dependency of "Agent Manifests": failed to generate asset "Agent PullSecret": missing configuration or manifest file',
+    ]);
+    const after = lines(fs.readFileSync(path.join(dir, '.openshift_install.log'), 'utf8'));
+    expect(after.length).toBeGreaterThan(before);
+    expect(after.at(-1)).toMatch(/ level=fatal msg="failed to fetch Agent Installer ISO: .*missing configuration or manifest file"$/);
+  });
+
+  it('shows debug lines at --log-level debug', async () => {
+    const r = await install(['agent', 'create', 'image', '--dir', writeManifests(sno('sno3')), '--log-level=debug']);
+    expect(r.code).toBe(0);
+    expect(lines(r.stderr)[0]).toMatch(/^level=debug msg=OpenShift Installer 4\.\d+\.\d+$/);
+  });
+
+  const icError = (msg: string): string => `level=fatal msg=failed to fetch Agent Installer ISO: failed to load asset "Install Config": invalid install-config configuration: ${msg}`;
+  const acError = (msg: string): string => `level=fatal msg=failed to fetch Agent Installer ISO: failed to load asset "Agent Config": invalid Agent Config configuration: ${msg}`;
+  const ignitionError = (msg: string): string =>
+    `level=fatal msg=failed to fetch Agent Installer ISO: failed to fetch dependency of "Agent Installer ISO": failed to fetch dependency of "Agent Installer Artifacts": failed to generate asset "Agent Installer Ignition": ${msg}`;
+  const hostsError = (msg: string): string =>
+    `level=fatal msg=failed to fetch Agent Installer ISO: failed to fetch dependency of "Agent Installer ISO": failed to fetch dependency of "Agent Installer Artifacts": failed to fetch dependency of "Agent Installer Ignition": failed to fetch dependency of "Agent Manifests": failed to fetch dependency of "NMState Config": failed to generate asset "Agent Hosts": invalid Hosts configuration: ${msg}`;
+  const dup = ha('dup');
+  dup.hosts[1] = { ...dup.hosts[1]!, mac: dup.hosts[0]!.mac };
+
+  it.each<[string, ClusterSpec, string]>([
+    [
+      'two control-plane replicas',
+      { ...ha('cp2'), controlPlane: 2, hosts: hostsFor('cp2', 2, 2) },
+      icError(
+        '[controlPlane.fencing.credentials: Forbidden: there should be exactly two fencing credentials to support the two node cluster, instead 0 credentials were found, ControlPlane.Replicas: Invalid value: 2: ControlPlane.Replicas can only be set to 5, 4, 3, or 1. Found 2]',
+      ),
+    ],
+    ['six control-plane replicas', { ...ha('cp6'), controlPlane: 6, hosts: hostsFor('cp6', 3, 0) }, icError('ControlPlane.Replicas: Invalid value: 6: ControlPlane.Replicas can only be set to 5, 4, 3, or 1. Found 6')],
+    ['OpenShiftSDN', { ...ha('sdn'), networkType: 'OpenShiftSDN' }, icError('networking.networkType: Invalid value: "OpenShiftSDN": networkType OpenShiftSDN is not supported, please use OVNKubernetes')],
+    ['SNO without OVNKubernetes', { ...sno('snocal'), networkType: 'Calico' }, icError('Networking.NetworkType: Invalid value: "Calico": Only OVNKubernetes network type is allowed for Single Node OpenShift (SNO) cluster')],
+    [
+      'SNO with a worker',
+      { ...sno('snow'), compute: 1 },
+      icError('Compute.Replicas: Required value: Total number of Compute.Replicas must be 0 when ControlPlane.Replicas is 1 for platform none or external. Found 1'),
+    ],
+    [
+      'SNO on baremetal',
+      { ...sno('snobm'), platform: { baremetal: { apiVIPs: ['192.168.10.5'], ingressVIPs: ['192.168.10.6'] } } },
+      icError('Platform: Invalid value: "baremetal": Only platform none and external supports 1 ControlPlane and 0 Compute nodes'),
+    ],
+    [
+      'an unsupported platform',
+      { ...sno('snoaws'), platform: { aws: { region: 'us-east-1' } } },
+      icError('[Platform: Unsupported value: "aws": supported values: "baremetal", "vsphere", "none", "external", Platform: Invalid value: "aws": Only platform none and external supports 1 ControlPlane and 0 Compute nodes]'),
+    ],
+    [
+      'VIPs outside the machine network',
+      { ...ha('vip'), platform: { baremetal: { apiVIPs: ['10.0.0.1'], ingressVIPs: ['10.0.0.2'] } } },
+      icError(
+        '[platform.baremetal.apiVIPs: Invalid value: "10.0.0.1": IP expected to be in one of the machine networks: 192.168.10.0/24, platform.baremetal.ingressVIPs: Invalid value: "10.0.0.2": IP expected to be in one of the machine networks: 192.168.10.0/24]',
+      ),
+    ],
+    ['a missing ingress VIP', { ...ha('novip'), platform: { baremetal: { apiVIPs: ['192.168.10.5'] } } }, icError('platform.baremetal.ingressVIPs: Required value: must specify at least one VIP for the Ingress')],
+    [
+      'the same VIP for API and ingress',
+      { ...ha('samevip'), platform: { baremetal: { apiVIPs: ['192.168.10.5'], ingressVIPs: ['192.168.10.5'] } } },
+      icError('platform.baremetal.apiVIPs: Invalid value: "192.168.10.5": VIP for API must not be one of the Ingress VIPs'),
+    ],
+    ['a pull secret that is not JSON', { ...sno('psjson'), pullSecret: 'x-secret' }, icError(`pullSecret: Invalid value: "x-secret": invalid character 'x' looking for beginning of value`)],
+    ['a pull secret that is a bad literal', { ...sno('psnull'), pullSecret: 'nope' }, icError(`pullSecret: Invalid value: "nope": invalid character 'o' in literal null (expecting 'u')`)],
+    ['a pull secret without auths', { ...sno('psauth'), pullSecret: '{"x":1}' }, icError('pullSecret: Invalid value: "{\\"x\\":1}": auths required')],
+    ['a malformed SSH key', { ...sno('sshbad'), sshKey: 'ssh-rsa AAAA' }, icError('sshKey: Invalid value: "ssh-rsa AAAA": ssh: no key found')],
+    ['a cluster name that is not a DNS label', { ...sno('Bad_Name') }, icError(`metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`)],
+    ['a rendezvous IP outside the machine network', { ...sno('rvip'), rendezvousIP: '10.1.1.1' }, acError('rendezvousIP: Invalid value: "10.1.1.1": IP expected to be in one of the machine networks: 192.168.10.0/24')],
+    ['a host role that is neither master nor worker', { ...sno('role'), hosts: [{ ...hostsFor('role', 1, 0)[0]!, role: 'arbiter' }] }, acError("Spec.Hosts[0].Host: Forbidden: host role has incorrect value. Role must either be 'master' or 'worker'")],
+    ['a MAC used twice', dup, hostsError(`Hosts[1].Interfaces[0].macAddress: Invalid value: "${dup.hosts[0]!.mac}": duplicate MAC address found`)],
+    ['more master hosts than replicas', { ...ha('many'), hosts: hostsFor('many', 4, 2) }, ignitionError('the number of master hosts defined (4) exceeds the configured ControlPlane replicas (3)')],
+    ['more worker hosts than replicas', { ...ha('manyw'), hosts: hostsFor('manyw', 3, 3) }, ignitionError('the number of worker hosts defined (3) exceeds the configured Compute replicas (2)')],
+  ])('rejects %s with the installer message, exit 1, nothing written or consumed', async (_what, spec, fatal) => {
+    const dir = writeManifests(spec);
+    const r = await install(['agent', 'create', 'image', '--dir', dir]);
+    expect(r.code).toBe(1);
+    expect(lines(r.stderr).at(-1)).toBe(fatal);
+    expect(lines(r.stderr).filter((l) => l.startsWith('level=fatal'))).toHaveLength(1);
+    for (const f of ['agent.x86_64.iso', 'auth', '.openshift_install_state.json']) expect(fs.existsSync(path.join(dir, f))).toBe(false);
+    for (const f of ['install-config.yaml', 'agent-config.yaml']) expect(fs.existsSync(path.join(dir, f))).toBe(true);
+  });
+
+  it('rejects unknown commands and flags as cobra does, exit 1', async () => {
+    expect(await install(['agent', 'create', 'iso'])).toEqual({ code: 1, stdout: '', stderr: 'level=fatal msg=Error executing openshift-install: unknown command "iso" for "openshift-install agent create"\n' });
+    expect(await install(['agent', 'create', 'image', '--force'])).toEqual({ code: 1, stdout: '', stderr: 'level=fatal msg=Error executing openshift-install: unknown flag: --force\n' });
+  });
+});
