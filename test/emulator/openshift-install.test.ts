@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { emulatorBinDir } from './src/index.js';
-import { lines, sshKey } from './emu-helpers.js';
+import { emulatedNodes, lines, sshKey, type TestNode } from './emu-helpers.js';
+import type { EmulatedNodes } from '../harness/index.js';
 
 // openshift-install (emulated): the agent-based installer's create image and wait-for commands.
 const bin = path.join(emulatorBinDir(), 'openshift-install');
@@ -256,5 +257,159 @@ describe('agent create image', () => {
   it('rejects unknown commands and flags as cobra does, exit 1', async () => {
     expect(await install(['agent', 'create', 'iso'])).toEqual({ code: 1, stdout: '', stderr: 'level=fatal msg=Error executing openshift-install: unknown command "iso" for "openshift-install agent create"\n' });
     expect(await install(['agent', 'create', 'image', '--force'])).toEqual({ code: 1, stdout: '', stderr: 'level=fatal msg=Error executing openshift-install: unknown flag: --force\n' });
+  });
+});
+
+describe('agent wait-for', () => {
+  let nodes: TestNode[];
+  let handle: EmulatedNodes;
+  let nodesEnv: string;
+  let nextVmid = 100;
+  beforeAll(async () => {
+    ({ nodes, handle } = await emulatedNodes({ count: 3, timeScale: 0.001 }));
+    nodesEnv = nodes.map((n) => n.stateDir).join(path.delimiter);
+  });
+  afterAll(async () => {
+    await handle.teardown();
+  });
+
+  /** Uploads the install's ISO to the node's `local` storage, as the PVE upload API stores it. */
+  function uploadIso(node: TestNode, dir: string, name: string): string {
+    const isoDir = path.join(node.stateDir, 'storage', 'local', 'template', 'iso');
+    fs.mkdirSync(isoDir, { recursive: true });
+    fs.copyFileSync(path.join(dir, 'agent.x86_64.iso'), path.join(isoDir, name));
+    return `local:iso/${name}`;
+  }
+
+  /** Creates a host's VM as a cluster manager would: its MAC on net0, the agent ISO on ide2. */
+  async function createVm(node: TestNode, host: HostSpec, iso: string): Promise<number> {
+    const vmid = nextVmid++;
+    const r = await node.run('qm', ['create', String(vmid), '--name', host.hostname, '--memory', '16384', '--cores', '8', '--cpu', 'host', '--scsihw', 'virtio-scsi-single', '--net0', `virtio=${host.mac.toUpperCase()},bridge=vmbr0`, '--ide2', `${iso},media=cdrom`, '--boot', 'order=scsi0;ide2']);
+    if (r.code !== 0) throw new Error(`qm create ${vmid}: ${r.stderr}`);
+    return vmid;
+  }
+
+  async function start(node: TestNode, vmid: number): Promise<void> {
+    const r = await node.run('qm', ['start', String(vmid)]);
+    if (r.code !== 0) throw new Error(`qm start ${vmid}: ${r.stderr}`);
+  }
+
+  /** Builds the ISO and boots one VM per host, spread over the nodes. */
+  async function bootCluster(spec: ClusterSpec): Promise<{ dir: string; vms: Array<[TestNode, number]> }> {
+    const dir = writeManifests(spec);
+    expect((await install(['agent', 'create', 'image', '--dir', dir])).code).toBe(0);
+    const vms: Array<[TestNode, number]> = [];
+    for (const [i, host] of spec.hosts.entries()) {
+      const node = nodes[i % nodes.length]!;
+      const vmid = await createVm(node, host, uploadIso(node, dir, `${spec.name}-agent.x86_64.iso`));
+      await start(node, vmid);
+      vms.push([node, vmid]);
+    }
+    return { dir, vms };
+  }
+
+  const waitEnv = (scale: string): Record<string, string> => ({ PHOENIX_EMULATOR_NODES: nodesEnv, PVE_EMU_TIME_SCALE: scale });
+  const BOOTSTRAP_TIMEOUT = [
+    'level=info msg=Use the following commands to gather logs from the cluster',
+    'level=info msg=openshift-install gather bootstrap --help',
+    'level=error msg=Bootstrap failed to complete: : bootstrap process timed out: context deadline exceeded',
+  ];
+
+  it('keeps waiting while the VMs are missing, stopped or booted from another ISO, then times out with exit 5', async () => {
+    const spec = sno('wait1');
+    const dir = writeManifests(spec);
+    expect((await install(['agent', 'create', 'image', '--dir', dir])).code).toBe(0);
+    const other = writeManifests(sno('wait1other'));
+    expect((await install(['agent', 'create', 'image', '--dir', other])).code).toBe(0);
+    const node = nodes[0]!;
+    const check = async (): Promise<void> => {
+      // 60 minutes at scale 0.0002: 0.72 s.
+      const r = await install(['agent', 'wait-for', 'bootstrap-complete', '--dir', dir], waitEnv('0.0002'));
+      expect(r.code).toBe(5);
+      const out = lines(r.stderr);
+      expect(out[0]).toBe('level=info msg=Waiting for cluster install to initialize. Sleeping for 30 seconds');
+      expect(out).toContain('level=info msg=Cannot access Rendezvous Host. There may be a network configuration problem, check console for additional info');
+      expect(out.slice(-3)).toEqual(BOOTSTRAP_TIMEOUT);
+      expect(out.at(-4)).toMatch(/^level=error msg=Attempted to gather ClusterOperator status after wait failure: .*api\.wait1\.lab\.example/);
+      expect(out.join('\n')).not.toContain('Cluster is ready for install');
+    };
+    await check();
+    const vmid = await createVm(node, spec.hosts[0]!, uploadIso(node, dir, 'wait1.iso'));
+    await check();
+    const wrong = await createVm(node, { ...spec.hosts[0]!, mac: 'bc:24:11:ff:ff:01' }, uploadIso(node, other, 'wait1other.iso'));
+    expect((await node.run('qm', ['set', String(wrong), '--net0', `virtio=${spec.hosts[0]!.mac},bridge=vmbr0`])).code).toBe(0);
+    await node.run('qm', ['destroy', String(vmid)]);
+    await start(node, wrong);
+    await check();
+  });
+
+  it('reports the install of a 3+2 cluster across three nodes, then completes it, then answers promptly', async () => {
+    const spec = ha('ha3');
+    const { dir, vms } = await bootCluster(spec);
+    const b = await install(['agent', 'wait-for', 'bootstrap-complete', '--dir', dir], waitEnv('0.01'));
+    expect(b.code).toBe(0);
+    const out = lines(b.stderr);
+    const at = (msg: string): number => out.indexOf(`level=info msg=${msg}`);
+    expect(at('Cluster is ready for install')).toBe(0);
+    expect(at('Cluster installation in progress')).toBeGreaterThan(at('Preparing cluster for installation'));
+    for (const h of spec.hosts) {
+      expect(at(`Host ${h.hostname}: updated status from preparing-successful to installing (Installation is in progress)`)).toBeGreaterThan(at('Cluster installation in progress'));
+      const w45 = at(`Host: ${h.hostname}, reached installation stage Writing image to disk: 45%`);
+      expect(w45).toBeGreaterThan(at(`Host: ${h.hostname}, reached installation stage Writing image to disk: 25%`));
+      expect(at(`Host: ${h.hostname}, reached installation stage Writing image to disk: 100%`)).toBeGreaterThan(w45);
+    }
+    expect(at('Host: ha3-master-0, reached installation stage Starting installation: bootstrap')).toBeGreaterThan(0);
+    expect(at('Host: ha3-worker-1, reached installation stage Starting installation: worker')).toBeGreaterThan(0);
+    expect(at('Bootstrap Kube API Initialized')).toBeGreaterThan(at('Host: ha3-master-2, reached installation stage Writing image to disk: 100%'));
+    expect(out.slice(-2)).toEqual(['level=info msg=Bootstrap is complete', 'level=info msg=cluster bootstrap is complete']);
+    expect(out.join('\n')).not.toContain('Cluster is installed');
+
+    const i = await install(['agent', 'wait-for', 'install-complete', '--dir', dir], waitEnv('0.01'));
+    expect(i.code).toBe(0);
+    const pw = fs.readFileSync(path.join(dir, 'auth', 'kubeadmin-password'), 'utf8');
+    const tail = [
+      'level=info msg=Bootstrap is complete',
+      'level=info msg=cluster bootstrap is complete',
+      'level=info msg=Cluster is installed',
+      'level=info msg=Install complete!',
+      "level=info msg=To access the cluster as the system:admin user when using 'oc', run",
+      `level=info msg=    export KUBECONFIG=${dir}/auth/kubeconfig`,
+      'level=info msg=Access the OpenShift web-console here: https://console-openshift-console.apps.ha3.lab.example',
+      `level=info msg=Login to the console with user: "kubeadmin", and password: "${pw}"`,
+    ];
+    expect(lines(i.stderr).slice(-tail.length)).toEqual(tail);
+    const log = fs.readFileSync(path.join(dir, '.openshift_install.log'), 'utf8');
+    expect(log).toMatch(/ level=info msg="To access the cluster as the system:admin user when using 'oc', run\\n {4}export KUBECONFIG=.*\/auth\/kubeconfig"\n/);
+    expect(log).toMatch(/ level=info msg="Host: ha3-worker-0, reached installation stage Writing image to disk: 45%"\n/);
+
+    // Installed: the ISO and the VMs' state no longer matter.
+    for (const [node, vmid] of vms) expect((await node.run('qm', ['stop', String(vmid)])).code).toBe(0);
+    const again = await install(['agent', 'wait-for', 'install-complete', '--dir', dir], waitEnv('1'));
+    expect(again.code).toBe(0);
+    expect(lines(again.stderr)).toEqual(['level=info msg=Bootstrap Kube API Initialized', 'level=info msg=Bootstrap configMap status is complete', ...tail]);
+  });
+
+  it('waits for hosts that boot later, then installs a single-node cluster', async () => {
+    const spec = sno('late');
+    const dir = writeManifests(spec);
+    expect((await install(['agent', 'create', 'image', '--dir', dir])).code).toBe(0);
+    const node = nodes[1]!;
+    const vmid = await createVm(node, spec.hosts[0]!, uploadIso(node, dir, 'late.iso'));
+    const proc = execa(bin, ['agent', 'wait-for', 'install-complete', '--dir', dir], { reject: false, stdin: 'ignore', env: waitEnv('0.01') });
+    let seen = '';
+    await new Promise<void>((resolve) => {
+      proc.stderr.on('data', (d: Buffer) => {
+        seen += d.toString();
+        if (seen.includes('Waiting for cluster install to initialize')) resolve();
+      });
+    });
+    expect(seen).not.toContain('Cluster is ready for install');
+    await start(node, vmid);
+    const r = await proc;
+    expect(r.exitCode).toBe(0);
+    const out = lines(String(r.stderr));
+    expect(out).toContain('level=info msg=Host: late-master-0, reached installation stage Waiting for bootkube');
+    expect(out.indexOf('level=info msg=Cluster is ready for install')).toBeGreaterThan(out.indexOf('level=info msg=Waiting for cluster install to initialize. Sleeping for 30 seconds'));
+    expect(out).toContain('level=info msg=Access the OpenShift web-console here: https://console-openshift-console.apps.late.lab.example');
   });
 });
