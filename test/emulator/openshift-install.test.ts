@@ -4,7 +4,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { emulatorBinDir } from './src/index.js';
+import { OPENSHIFT_FAULTS_ENV, emulatorBinDir, setOpenShiftFaults } from './src/index.js';
 import { emulatedNodes, lines, sshKey, type TestNode } from './emu-helpers.js';
 import type { EmulatedNodes } from '../harness/index.js';
 
@@ -411,5 +411,62 @@ describe('agent wait-for', () => {
     expect(out).toContain('level=info msg=Host: late-master-0, reached installation stage Waiting for bootkube');
     expect(out.indexOf('level=info msg=Cluster is ready for install')).toBeGreaterThan(out.indexOf('level=info msg=Waiting for cluster install to initialize. Sleeping for 30 seconds'));
     expect(out).toContain('level=info msg=Access the OpenShift web-console here: https://console-openshift-console.apps.late.lab.example');
+  });
+
+  describe('faults', () => {
+    const faultFile = path.join(tmpRoot, 'openshift-faults.json');
+    const faultEnv = (scale: string): Record<string, string> => ({ ...waitEnv(scale), [OPENSHIFT_FAULTS_ENV]: faultFile });
+
+    it('bootstrapTimeout: the hosts write their image, bootstrap never completes, exit 5 after the timeout', async () => {
+      const { dir } = await bootCluster(sno('fbt'));
+      setOpenShiftFaults(faultFile, { bootstrapTimeout: true });
+      // 60 minutes at scale 0.0005: 1.8 s.
+      const r = await install(['agent', 'wait-for', 'install-complete', '--dir', dir], faultEnv('0.0005'));
+      expect(r.code).toBe(5);
+      const out = lines(r.stderr);
+      expect(out).toContain('level=info msg=Host: fbt-master-0, reached installation stage Writing image to disk: 100%');
+      expect(out.join('\n')).not.toContain('Bootstrap Kube API Initialized');
+      expect(out.slice(-3)).toEqual(BOOTSTRAP_TIMEOUT);
+      // The file is read on each run: without the fault the same cluster bootstraps.
+      setOpenShiftFaults(faultFile, {});
+      const ok = await install(['agent', 'wait-for', 'bootstrap-complete', '--dir', dir], faultEnv('0.001'));
+      expect(ok.code).toBe(0);
+      expect(lines(ok.stderr).at(-1)).toBe('level=info msg=cluster bootstrap is complete');
+    });
+
+    it('hostError on a control-plane host: the host goes to error, bootstrap fails with exit 5', async () => {
+      const { dir } = await bootCluster({ ...ha('fhm'), compute: 0, hosts: hostsFor('fhm', 3, 0) });
+      setOpenShiftFaults(faultFile, { hostError: 'fhm-master-1' });
+      const r = await install(['agent', 'wait-for', 'bootstrap-complete', '--dir', dir], faultEnv('0.0005'));
+      expect(r.code).toBe(5);
+      const out = lines(r.stderr);
+      expect(out).toContain(
+        'level=warning msg=Host fhm-master-1: updated status from installing-in-progress to error (Host failed to install because its installation stage Writing image to disk took longer than expected 20m0s)',
+      );
+      expect(out).toContain('level=info msg=Cluster has hosts in error');
+      expect(out).not.toContain('level=info msg=Host: fhm-master-1, reached installation stage Writing image to disk: 100%');
+      expect(out).toContain('level=info msg=Host: fhm-master-2, reached installation stage Writing image to disk: 100%');
+      expect(out.slice(-3)).toEqual(BOOTSTRAP_TIMEOUT);
+    });
+
+    it('hostError on a worker: bootstrap completes, the installation does not, exit 6', async () => {
+      const { dir } = await bootCluster(ha('fhw'));
+      setOpenShiftFaults(faultFile, { hostError: 'fhw-worker-1' });
+      const b = await install(['agent', 'wait-for', 'bootstrap-complete', '--dir', dir], faultEnv('0.001'));
+      expect(b.code).toBe(0);
+      expect(lines(b.stderr)).toContain('level=warning msg=Host fhw-worker-1: updated status from installing-in-progress to error (Host failed to install because its installation stage Writing image to disk took longer than expected 20m0s)');
+      // 90 minutes at scale 0.0005: 2.7 s.
+      const i = await install(['agent', 'wait-for', 'install-complete', '--dir', dir], faultEnv('0.0005'));
+      expect(i.code).toBe(6);
+      const out = lines(i.stderr);
+      expect(out).toContain('level=info msg=cluster bootstrap is complete');
+      expect(out).not.toContain('level=info msg=Cluster is installed');
+      expect(out.slice(-4)).toEqual([
+        'level=error msg=Cluster installation timed out: context deadline exceeded',
+        'level=error msg=Cluster initialization failed because one or more operators are not functioning properly.',
+        'level=error msg=\t\t\t\tThe cluster should be accessible for troubleshooting as detailed in the documentation linked below,',
+        'level=error msg=\t\t\t\thttps://docs.openshift.com/container-platform/latest/support/troubleshooting/troubleshooting-installations.html',
+      ]);
+    });
   });
 });
