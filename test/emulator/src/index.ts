@@ -6,6 +6,7 @@ import { isMutating, readCalls as readCallsFile, type CallRecord } from './core/
 import { parseConfig, type GuestConfig } from './core/config-file.js';
 import { readFaults, writeFaults, type FaultRule } from './core/faults.js';
 import { State } from './core/state.js';
+import { FAULTS_ENV, type OpenShiftFaults } from './openshift-install/faults.js';
 import { defaultStorages, ensureInitialized, type InitStorage, type NodeInit } from './node-init.js';
 import type { InitPool, ZfsState } from './zfs/model.js';
 
@@ -16,8 +17,20 @@ import type { InitPool, ZfsState } from './zfs/model.js';
 export type { CallRecord, FaultRule, GuestConfig, InitPool, InitStorage, NodeInit };
 export type { InitDisk } from './host/disks.js';
 export { defaultStorages, isMutating };
+export type { OpenShiftFaults };
 
-/** Directory holding the executables (pct, qm, pvesh, pvesm, pveam, zfs, zpool, nvidia-smi). */
+/**
+ * Writes the faults of the emulated `openshift-install` to `file`; invocations whose
+ * environment names the file in PHOENIX_EMU_OPENSHIFT_FAULTS read it on every run.
+ */
+export function setOpenShiftFaults(file: string, faults: OpenShiftFaults): void {
+  writeFileAtomic(file, `${JSON.stringify(faults)}\n`);
+}
+
+/** The environment variable that names the fault file of `openshift-install`. */
+export const OPENSHIFT_FAULTS_ENV = FAULTS_ENV;
+
+/** Directory holding the executables (pct, qm, pvesh, pvesm, pveam, zfs, zpool, nvidia-smi, openshift-install). */
 export function emulatorBinDir(): string {
   for (const rel of ['../bin', '../../../emulator/bin']) {
     const p = fileURLToPath(new URL(rel, import.meta.url));

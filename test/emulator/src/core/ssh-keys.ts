@@ -15,7 +15,7 @@ export function validateSshPublicKeys(raw: string): void {
 
 const KEY_TYPES = /(?:^|\s)((?:ssh-(?:rsa|dss|ed25519))|(?:ecdsa-sha2-nistp(?:256|384|521))|(?:sk-ssh-ed25519@openssh\.com)|(?:sk-ecdsa-sha2-nistp256@openssh\.com))\s+([A-Za-z0-9+/]+={0,2})(?:\s|$)/;
 
-function isPublicKeyLine(line: string): boolean {
+export function isPublicKeyLine(line: string): boolean {
   const m = KEY_TYPES.exec(line);
   if (!m) return false;
   const type = m[1] ?? '';
