@@ -3,6 +3,7 @@
  * 3+2 multi-node one, and one whose control planes cannot fit anywhere (to be refused). Pull
  * secret and SSH key are references; `putOpenShiftSecrets` stores throwaway values for them.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
 import type { DemoCluster } from './cluster.js';
@@ -57,7 +58,14 @@ export async function writeOpenShiftSpec(file: string, kinds: readonly DemoOpenS
 
 /** A pull secret and SSH key of the right shape (never real ones). */
 export const DEMO_PULL_SECRET = JSON.stringify({ auths: { 'cloud.openshift.com': { auth: Buffer.from('demo:not-a-real-token').toString('base64'), email: 'demo@example.org' } } });
-export const DEMO_SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDemoKeyNotRealDemoKeyNotRealDemoKeyNotReal demo@phoenix';
+export const DEMO_SSH_KEY = demoSshKey();
+
+/** A fresh ed25519 public key in OpenSSH's format (the installer parses it). */
+function demoSshKey(): string {
+  const raw = Buffer.from(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x ?? '', 'base64url');
+  const field = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+  return `ssh-ed25519 ${Buffer.concat([field(Buffer.from('ssh-ed25519')), field(raw)]).toString('base64')} demo@phoenix`;
+}
 
 export async function putOpenShiftSecrets(c: DemoCluster): Promise<void> {
   for (const [path, value] of [['openshift/pull-secret', DEMO_PULL_SECRET], ['openshift/ssh-key', DEMO_SSH_KEY]] as const) {

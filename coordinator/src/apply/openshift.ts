@@ -63,7 +63,7 @@ export async function executeWithOpenShift(
     }
     const driver = o.driver;
     if (!driver) {
-      installs.push(Promise.resolve({ cluster: c.name, status: 'blocked', error: new Error('this coordinator has no OpenShift installer configured') }));
+      installs.push(Promise.resolve({ cluster: c.name, status: 'blocked', error: new Error('this coordinator has no OpenShift installer configured (set openshift.installer in its config)') }));
       continue;
     }
     const prepared = driver.prepare(c, o.emitCluster, signal);

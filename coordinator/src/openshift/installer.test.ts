@@ -10,6 +10,7 @@ describe('openshift-install console lines', () => {
     expect(parseInstallerLine('time="2026-12-07T10:00:00Z" level=info msg="Cluster is installed"')).toEqual({ level: 'info', message: 'Cluster is installed' });
     expect(parseInstallerLine('level=fatal msg="failed to fetch Agent Installer ISO: \\"x\\" invalid"')).toEqual({ level: 'fatal', message: 'failed to fetch Agent Installer ISO: "x" invalid' });
     expect(parseInstallerLine('level=warning msg=short')).toEqual({ level: 'warning', message: 'short' });
+    expect(parseInstallerLine('level=info msg=Cluster is ready for install')).toEqual({ level: 'info', message: 'Cluster is ready for install' });
     expect(parseInstallerLine('INFO Bootstrap is complete')).toEqual({ level: 'info', message: 'Bootstrap is complete' });
     expect(parseInstallerLine('plain text')).toEqual({ level: 'info', message: 'plain text' });
     expect(parseInstallerLine('   ')).toBeUndefined();

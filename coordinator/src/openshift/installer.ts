@@ -48,20 +48,17 @@ const LEVELS: Record<string, InstallerLine['level']> = {
 };
 
 /**
- * Parses a console line in either of the installer's formats: logrus text (`level=info
- * msg="..."`, optionally after `time="..."`, when stderr is not a terminal) or the terminal's
- * `INFO message`. Anything else is an info line as printed.
+ * Parses a console line in any of the installer's formats: its console when stderr is not a
+ * terminal (`level=info msg=Cluster is installed`, unquoted), its log file (`time="…"
+ * level=info msg="…"`, quoted) or the terminal's `INFO message`. Anything else is an info line as printed.
  */
 export function parseInstallerLine(raw: string): InstallerLine | undefined {
   const line = raw.trimEnd();
   if (line === '') return undefined;
-  const kv = /(?:^|\s)level=(\w+)\s+msg=("(?:[^"\\]|\\.)*"|\S+)/.exec(line);
-  if (kv) {
-    const level = LEVELS[kv[1]!.toLowerCase()] ?? 'info';
-    const m = kv[2]!;
-    const message = m.startsWith('"') ? (JSON.parse(m) as string) : m;
-    return { level, message };
-  }
+  const quoted = /(?:^|\s)level=(\w+)\s+msg=("(?:[^"\\]|\\.)*")/.exec(line);
+  if (quoted) return { level: LEVELS[quoted[1]!.toLowerCase()] ?? 'info', message: JSON.parse(quoted[2]!) as string };
+  const bare = /(?:^|\s)level=(\w+)\s+msg=(.*)$/.exec(line);
+  if (bare) return { level: LEVELS[bare[1]!.toLowerCase()] ?? 'info', message: bare[2]! };
   const tty = /^(DEBUG|INFO|WARNING|WARN|ERROR|FATAL)\s+(.*)$/.exec(line);
   if (tty) return { level: LEVELS[tty[1]!.toLowerCase()] ?? 'info', message: tty[2]! };
   return { level: 'info', message: line };
