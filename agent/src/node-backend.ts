@@ -16,6 +16,7 @@ import type {
   RecoveryReport,
 } from './grpc/backend.js';
 import { setupHost, type HostIo } from './host/index.js';
+import { IsoStore } from './isos/iso-store.js';
 import { toLogLine, toStepProgress, type GuestPipeline, type PipelineEvent, type PipelineOptions } from './pipeline/index.js';
 
 export interface NodeBackendOptions {
@@ -34,7 +35,9 @@ export function createNodeBackend(options: NodeBackendOptions): NodeBackend {
     ...(o.isOperationActive ? { isOperationActive: o.isOperationActive } : {}),
   });
 
-  return {
+  // Storage content types come from the node's storage API, as listStorages reads them.
+  const isos = new IsoStore({ pvesm: drivers.pvesm, storages: (signal) => backend.listStorages(signal) });
+  const backend: NodeBackend = {
     async facts(signal) {
       const [version, bridges, nvidia] = await Promise.all([
         drivers.pvesh.get<{ version?: string; release?: string }>('/version', {}, { signal }).catch(() => ({})),
@@ -104,6 +107,17 @@ export function createNodeBackend(options: NodeBackendOptions): NodeBackend {
     pushFile: (vmid, path, content, mode, o) => pipeline.push(vmid, path, content, { ...through(o), mode }).then(mutation),
     runFeatures: (vmid, features, o) => pipeline.runFeatures(vmid, features, through(o)).then(mutation),
 
+    writeIsoChunk: (target, offset, data, signal) => isos.writeChunk(target, offset, data, signal),
+    async commitIso(target, o) {
+      const changed = await isos.commit(target, o.signal);
+      o.progress.step({ step: 'iso', state: 2, changed, message: `${target.storage}:iso/${target.file}${changed ? '' : ' already there'}` });
+      return { changed, changedSteps: changed ? ['iso'] : [] };
+    },
+    async deleteIso(storage, file, o) {
+      const changed = await isos.remove(storage, file, o.signal);
+      return { changed, changedSteps: changed ? ['iso'] : [] };
+    },
+
     async ensureStorage(request, o) {
       const existing = (await drivers.pvesm.status({ signal: o.signal })).find((s) => s.id === request.id);
       const params: Record<string, string> = { ...request.options };
@@ -167,6 +181,7 @@ export function createNodeBackend(options: NodeBackendOptions): NodeBackend {
       return pipeline.recoverInterrupted(operations, { signal });
     },
   };
+  return backend;
 }
 
 function mutation(r: { changed: boolean; changedSteps: string[]; guest?: commonv1.GuestSummary | undefined }): MutationResult {

@@ -38,6 +38,10 @@ export class Pvesm implements PvesmDriver {
     return (await this.run(['path', a.volid(volid)], false, opts)).stdout.trim();
   }
 
+  async free(volid: string, opts?: CallOptions): Promise<void> {
+    await this.run(['free', a.volid(volid)], true, opts);
+  }
+
   async remove(id: string, opts?: CallOptions) {
     await this.run(['remove', a.storageId(id, 'id')], true, opts);
   }

@@ -110,6 +110,8 @@ export interface PvesmDriver {
   remove(id: string, opts?: CallOptions): Promise<void>;
   /** `pvesm path <volid>`: the file system path of a volume. */
   path(volid: string, opts?: CallOptions): Promise<string>;
+  /** `pvesm free <volid>`: removes a volume. */
+  free(volid: string, opts?: CallOptions): Promise<void>;
 }
 
 export interface ZfsDriver {

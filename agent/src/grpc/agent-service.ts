@@ -19,6 +19,7 @@ import type { OperationJournal, OperationRecord } from '../journal/store.js';
 import { guestLockKey, type OperationHandle, type OperationManager, type OperationSpec, type WorkOutcome } from '../journal/operations.js';
 import type { Lifecycle } from '@phoenix/shared';
 import type { MutationOptions, MutationResult, NodeBackend, ProgressSink } from './backend.js';
+import { checkIsoName, checkIsoTarget } from '../isos/iso-store.js';
 
 export interface HostSummary {
   cpus: number;
@@ -257,6 +258,25 @@ export function createAgentService(deps: AgentServiceDeps): AgentServiceImplemen
       const vmid = vmidOf(req.vmid);
       await streamedMutation('RunFeatures', req, ctx, sink, single(vmid), agentv1.RunFeaturesRequest, (op) =>
         backend.runFeatures(vmid, req.features, mutationOptions(op)),
+      );
+    },
+
+    async writeIsoChunk(req, ctx) {
+      const target = checkIsoTarget(req.target);
+      return backend.writeIsoChunk(target, req.offset, req.data, ctx.signal);
+    },
+
+    async commitIso(req, ctx) {
+      const target = checkIsoTarget(req.target);
+      return mutation('CommitIso', req, ctx, { vmid: 0, lockKeys: [`iso:${target.storage}:${target.file}`] }, agentv1.CommitIsoRequest, (op) =>
+        backend.commitIso(target, mutationOptions(op)),
+      );
+    },
+
+    async deleteIso(req, ctx) {
+      checkIsoName(req.storage, req.file);
+      return mutation('DeleteIso', req, ctx, { vmid: 0, lockKeys: [`iso:${req.storage}:${req.file}`] }, agentv1.DeleteIsoRequest, (op) =>
+        backend.deleteIso(req.storage, req.file, mutationOptions(op)),
       );
     },
 

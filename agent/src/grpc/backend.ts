@@ -70,6 +70,10 @@ export interface NodeBackend {
   pushFile(vmid: number, path: string, content: Buffer, mode: string, options: MutationOptions): Promise<MutationResult>;
   runFeatures(vmid: number, features: agentv1.FeatureRef[], options: MutationOptions): Promise<MutationResult>;
   ensureStorage(request: Omit<agentv1.EnsureStorageRequest, 'context'>, options: MutationOptions): Promise<MutationResult>;
+  /** Stages a chunk of an ISO upload (not a Proxmox change: the volume appears at commit). */
+  writeIsoChunk(target: agentv1.IsoTarget, offset: number, data: Buffer, signal: AbortSignal): Promise<{ staged: number; present: boolean }>;
+  commitIso(target: agentv1.IsoTarget, options: MutationOptions): Promise<MutationResult>;
+  deleteIso(storage: string, file: string, options: MutationOptions): Promise<MutationResult>;
   listDatasets(root: string, signal: AbortSignal): Promise<agentv1.Dataset[]>;
   ensureDataset(name: string, properties: Record<string, string>, options: MutationOptions): Promise<MutationResult>;
   /** Converges the node itself (host setup); with dryRun it only streams the plan. */

@@ -3,6 +3,8 @@
  * mutating call carries an OperationContext (idempotency key, fencing token), and failures come
  * back as the shared typed errors.
  */
+import { randomUUID } from 'node:crypto';
+import { open, stat } from 'node:fs/promises';
 import { Metadata, type CallOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import {
   agentv1,
@@ -39,6 +41,8 @@ export interface CallOpts {
 }
 
 type Client = agentv1.AgentServiceClient;
+/** Under gRPC's default 4 MiB message limit, with room for the envelope. */
+const ISO_CHUNK_BYTES = 3 * 1024 * 1024;
 type Unary<Req, Res> = (req: Req, md: Metadata, opts: Partial<CallOptions>, cb: (e: ServiceError | null, r: Res) => void) => unknown;
 
 export class AgentClient {
@@ -87,6 +91,42 @@ export class AgentClient {
   cloneGuest(key: string, spec: agentv1.GuestSpec, opts?: CallOpts): Promise<agentv1.CloneGuestResponse> {
     const req = { context: this.context(key), spec };
     return this.unary('CloneGuest', this.client.cloneGuest.bind(this.client), req, { deadlineMs: 30 * 60_000, ...opts });
+  }
+  /**
+   * Uploads a local ISO to `<storage>:iso/<file>`: asks how much is staged (resuming an earlier
+   * try), sends the rest in chunks, then commits. Nothing is sent when the volume already holds
+   * this content. `changed` is false then.
+   */
+  async uploadIso(r: { storage: string; file: string; path: string; sha256: string; signal?: AbortSignal }): Promise<{ changed: boolean }> {
+    const size = (await stat(r.path)).size;
+    const target = { storage: r.storage, file: r.file, sha256: r.sha256, size };
+    const opts = r.signal ? { signal: r.signal } : {};
+    const write = (offset: number, data: Buffer) =>
+      this.unary('WriteIsoChunk', this.client.writeIsoChunk.bind(this.client), { target, offset, data }, { deadlineMs: 120_000, ...opts });
+    const first = await write(0, Buffer.alloc(0));
+    if (first.present) return { changed: false };
+    let staged = first.staged;
+    const fh = await open(r.path, 'r');
+    try {
+      const buf = Buffer.alloc(ISO_CHUNK_BYTES);
+      while (staged < size) {
+        const { bytesRead } = await fh.read(buf, 0, Math.min(ISO_CHUNK_BYTES, size - staged), staged);
+        const next = await write(staged, buf.subarray(0, bytesRead));
+        // The agent answers where its staged file ends; a mismatch (another writer) restarts there.
+        staged = next.staged;
+      }
+    } finally {
+      await fh.close();
+    }
+    const key = `iso:${r.storage}:${r.file}:${r.sha256}`;
+    const res = await this.unary('CommitIso', this.client.commitIso.bind(this.client), { context: this.context(key), target }, { deadlineMs: 10 * 60_000, ...opts });
+    return { changed: res.result?.changed ?? true };
+  }
+  async deleteIso(r: { storage: string; file: string; signal?: AbortSignal }): Promise<{ changed: boolean }> {
+    // A fresh key per removal: a later upload of the same name must not be answered by an old delete.
+    const req = { context: this.context(`iso-delete:${r.storage}:${r.file}:${randomUUID()}`), storage: r.storage, file: r.file };
+    const res = await this.unary('DeleteIso', this.client.deleteIso.bind(this.client), req, r.signal ? { signal: r.signal } : {});
+    return { changed: res.result?.changed ?? false };
   }
   listOperations(onlyUnfinished: boolean, opts?: CallOpts): Promise<agentv1.ListOperationsResponse> {
     return this.unary('ListOperations', this.client.listOperations.bind(this.client), { onlyUnfinished }, opts);

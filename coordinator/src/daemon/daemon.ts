@@ -7,6 +7,7 @@
  * taking runs, the lease is resigned and the connections close.
  */
 import { openSecretStore, serveReveals } from '../secrets/index.js';
+import { CliInstaller, renderManifests } from '../openshift/index.js';
 import { openshiftRecordKey, openshiftRecords } from '../state/index.js';
 import { readFileSync } from 'node:fs';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
@@ -67,6 +68,15 @@ export class CoordinatorDaemon {
       logger: this.logger,
       requestRetentionMs: c.requestRetentionMs,
       secrets,
+      ...(c.openshift
+        ? {
+            openshift: {
+              installer: new CliInstaller({ binary: c.openshift.installer, env: c.openshift.env }),
+              render: renderManifests,
+              workDir: c.openshift.workDir,
+            },
+          }
+        : {}),
     });
     this.#executor = executor;
     this.#metrics(election, keeper);

@@ -6,6 +6,7 @@
  * nothing is done twice. Requests of runs finished longer ago than the retention are deleted.
  */
 import { executeWithOpenShift, type ClusterEvent, type OpenShiftDriver } from '../apply/index.js';
+import { agentIsoTransfer, InstallerDriver, removeOpenShiftCluster, type OpenShiftInstaller, type RenderManifests } from '../openshift/index.js';
 import type { PlannedCluster } from '../plan/index.js';
 import { readOpenShiftRecords } from '../state/index.js';
 import type { SecretStore } from '../secrets/index.js';
@@ -35,7 +36,7 @@ export interface RunExecutorOptions {
   /** Requests of runs finished longer ago than this are deleted. */
   requestRetentionMs: number;
   /** Installs OpenShift clusters; without it their VMs are held back and reported. */
-  openshift?: OpenShiftDriver;
+  openshift?: { installer: OpenShiftInstaller; render: RenderManifests; workDir: string };
   /** Resolves spec secret references and stores what Phoenix creates. */
   secrets: SecretStore;
 }
@@ -57,8 +58,12 @@ export class RunExecutor {
   #pumping = false;
   #again = false;
 
+  readonly #driver: OpenShiftDriver | undefined;
+  readonly #isos = agentIsoTransfer((node) => this.#client(node));
+
   constructor(private readonly o: RunExecutorOptions) {
     this.#journal = new ApplyJournal(o.store);
+    this.#driver = o.openshift && new InstallerDriver({ ...o.openshift, secrets: o.secrets, store: o.store, isos: this.#isos, logger: o.logger });
   }
 
   /** Follows requests while leading. */
@@ -219,7 +224,7 @@ export class RunExecutor {
       emit,
       signal: this.#abort.signal,
       clusters,
-      driver: this.o.openshift,
+      driver: this.#driver,
       emitCluster,
     });
     const outcomes = result.guests;
@@ -231,15 +236,46 @@ export class RunExecutor {
     }
     if (req.kind !== 'apply') {
       for (const o of outcomes) if (o.status === 'converged') await allocator.release(o.id);
+      notConverged += await this.#removeClusters(req, outcomes);
     }
     return { outcomes, notConverged };
   }
 
-  /** Guests to remove: one by name, or every guest Phoenix allocated; dependents before templates. */
+  /**
+   * After a destroy (every cluster) or a cluster's delete: the ISOs, credentials, install
+   * directory and record of each cluster whose VMs are all gone. Returns how many stayed.
+   */
+  async #removeClusters(req: ApplyRequest, outcomes: readonly GuestOutcome[]): Promise<number> {
+    const records = [...(await readOpenShiftRecords(this.o.store)).values()].filter((r) => req.kind === 'destroy' || r.cluster === req.cluster);
+    let kept = 0;
+    for (const record of records) {
+      const guest = `openshift/${record.cluster}`;
+      const left = outcomes.filter((o) => record.guests.includes(o.id) && o.status !== 'converged');
+      if (left.length > 0) {
+        kept += 1;
+        this.#publish({ runId: req.runId, type: 'done', guest, status: 'blocked', error: `VMs not removed: ${left.map((o) => o.id).join(', ')}` });
+        continue;
+      }
+      try {
+        const removed = await removeOpenShiftCluster(record, { isos: this.#isos, secrets: this.o.secrets, store: this.o.store, workDir: this.o.openshift?.workDir }, this.#abort.signal);
+        const what = [`${removed.isos.length} ISO${removed.isos.length === 1 ? '' : 's'}`, removed.credentials ? 'credentials' : undefined, 'install record'].filter(Boolean).join(', ');
+        this.#publish({ runId: req.runId, type: 'done', guest, status: 'converged', changed: true, message: `removed ${what}` });
+      } catch (err) {
+        kept += 1;
+        this.#publish({ runId: req.runId, type: 'done', guest, status: 'failed', error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    return kept;
+  }
+
+  /** Guests to remove: one by name, a cluster's VMs, or every guest Phoenix allocated; dependents before templates. */
   async #deletions(req: ApplyRequest, allocator: Allocator): Promise<PlannedGuest[]> {
     const allocations = await allocator.list();
     const view = this.o.keeper.view;
-    const targets = allocations.filter((a) => req.kind === 'destroy' || a.guestId === req.guest || a.guestId.startsWith(`${req.guest}@`));
+    const clusterGuests = req.cluster === undefined ? undefined : new Set((await readOpenShiftRecords(this.o.store)).get(req.cluster)?.guests ?? []);
+    const targets = allocations.filter((a) =>
+      req.kind === 'destroy' || (clusterGuests ? clusterGuests.has(a.guestId) : a.guestId === req.guest || a.guestId.startsWith(`${req.guest}@`)),
+    );
     const located = targets.flatMap((a) => {
       const node = view.nodes.find((n) => n.guests.some((g) => g.vmid === a.vmid));
       return node ? [{ id: a.guestId, vmid: a.vmid, node: node.name }] : [];

@@ -14,3 +14,4 @@ export { CliInstaller, InstallerError, INSTALLER_EXIT, parseInstallerLine, type 
 export { InstallerDriver, type InstallerDriverOptions, type RenderManifests } from './driver.js';
 export { removeOpenShiftCluster, splitIsoVolume, type IsoTransfer, type RemovedCluster } from './remove.js';
 export { credentialsPath, redactLine } from './credentials.js';
+export { agentIsoTransfer } from './agent-isos.js';

@@ -531,6 +531,7 @@ export class FakeNode implements NodeDrivers {
     add: async () => this.record('pvesm', 'add', true, []),
     set: async () => this.record('pvesm', 'set', true, []),
     remove: async () => this.record('pvesm', 'remove', true, []),
+    free: async (volid: string) => this.record('pvesm', 'free', true, [volid]),
     path: async (volid: string) => {
       this.record('pvesm', 'path', false, [volid]);
       return `/var/lib/vz/template/iso/${volid.replace(/^.*\//, '')}`;

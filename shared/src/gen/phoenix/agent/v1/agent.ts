@@ -568,6 +568,50 @@ export interface RunFeaturesResponse {
   event: OperationEvent | undefined;
 }
 
+/** An ISO volume `<storage>:iso/<file>` and the content it is to hold. */
+export interface IsoTarget {
+  storage: string;
+  file: string;
+  /** Lower-case hex. */
+  sha256: string;
+  size: number;
+}
+
+export interface WriteIsoChunkRequest {
+  target:
+    | IsoTarget
+    | undefined;
+  /** Where data goes in the staged file; it must equal the bytes staged so far (else nothing is written). */
+  offset: number;
+  data: Buffer;
+}
+
+export interface WriteIsoChunkResponse {
+  /** Bytes staged after this call: where the next chunk starts. */
+  staged: number;
+  /** The volume already holds exactly this content: nothing to upload. */
+  present: boolean;
+}
+
+export interface CommitIsoRequest {
+  context: OperationContext | undefined;
+  target: IsoTarget | undefined;
+}
+
+export interface CommitIsoResponse {
+  result: OperationResult | undefined;
+}
+
+export interface DeleteIsoRequest {
+  context: OperationContext | undefined;
+  storage: string;
+  file: string;
+}
+
+export interface DeleteIsoResponse {
+  result: OperationResult | undefined;
+}
+
 export interface ListStoragesRequest {
 }
 
@@ -7398,6 +7442,641 @@ export const RunFeaturesResponse: MessageFns<RunFeaturesResponse> = {
   },
 };
 
+function createBaseIsoTarget(): IsoTarget {
+  return { storage: "", file: "", sha256: "", size: 0 };
+}
+
+export const IsoTarget: MessageFns<IsoTarget> = {
+  encode(message: IsoTarget, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.storage !== "") {
+      writer.uint32(10).string(message.storage);
+    }
+    if (message.file !== "") {
+      writer.uint32(18).string(message.file);
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(26).string(message.sha256);
+    }
+    if (message.size !== 0) {
+      writer.uint32(32).uint64(message.size);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IsoTarget {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIsoTarget();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.storage = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.file = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.size = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IsoTarget {
+    return {
+      storage: isSet(object.storage) ? globalThis.String(object.storage) : "",
+      file: isSet(object.file) ? globalThis.String(object.file) : "",
+      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+    };
+  },
+
+  toJSON(message: IsoTarget): unknown {
+    const obj: any = {};
+    if (message.storage !== "") {
+      obj.storage = message.storage;
+    }
+    if (message.file !== "") {
+      obj.file = message.file;
+    }
+    if (message.sha256 !== "") {
+      obj.sha256 = message.sha256;
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<IsoTarget>, I>>(base?: I): IsoTarget {
+    return IsoTarget.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<IsoTarget>, I>>(object: I): IsoTarget {
+    const message = createBaseIsoTarget();
+    message.storage = object.storage ?? "";
+    message.file = object.file ?? "";
+    message.sha256 = object.sha256 ?? "";
+    message.size = object.size ?? 0;
+    return message;
+  },
+};
+
+function createBaseWriteIsoChunkRequest(): WriteIsoChunkRequest {
+  return { target: undefined, offset: 0, data: Buffer.alloc(0) };
+}
+
+export const WriteIsoChunkRequest: MessageFns<WriteIsoChunkRequest> = {
+  encode(message: WriteIsoChunkRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.target !== undefined) {
+      IsoTarget.encode(message.target, writer.uint32(10).fork()).join();
+    }
+    if (message.offset !== 0) {
+      writer.uint32(16).uint64(message.offset);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(26).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WriteIsoChunkRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWriteIsoChunkRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.target = IsoTarget.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WriteIsoChunkRequest {
+    return {
+      target: isSet(object.target) ? IsoTarget.fromJSON(object.target) : undefined,
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: WriteIsoChunkRequest): unknown {
+    const obj: any = {};
+    if (message.target !== undefined) {
+      obj.target = IsoTarget.toJSON(message.target);
+    }
+    if (message.offset !== 0) {
+      obj.offset = Math.round(message.offset);
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WriteIsoChunkRequest>, I>>(base?: I): WriteIsoChunkRequest {
+    return WriteIsoChunkRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WriteIsoChunkRequest>, I>>(object: I): WriteIsoChunkRequest {
+    const message = createBaseWriteIsoChunkRequest();
+    message.target = (object.target !== undefined && object.target !== null)
+      ? IsoTarget.fromPartial(object.target)
+      : undefined;
+    message.offset = object.offset ?? 0;
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseWriteIsoChunkResponse(): WriteIsoChunkResponse {
+  return { staged: 0, present: false };
+}
+
+export const WriteIsoChunkResponse: MessageFns<WriteIsoChunkResponse> = {
+  encode(message: WriteIsoChunkResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.staged !== 0) {
+      writer.uint32(8).uint64(message.staged);
+    }
+    if (message.present !== false) {
+      writer.uint32(16).bool(message.present);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WriteIsoChunkResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWriteIsoChunkResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.staged = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.present = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WriteIsoChunkResponse {
+    return {
+      staged: isSet(object.staged) ? globalThis.Number(object.staged) : 0,
+      present: isSet(object.present) ? globalThis.Boolean(object.present) : false,
+    };
+  },
+
+  toJSON(message: WriteIsoChunkResponse): unknown {
+    const obj: any = {};
+    if (message.staged !== 0) {
+      obj.staged = Math.round(message.staged);
+    }
+    if (message.present !== false) {
+      obj.present = message.present;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WriteIsoChunkResponse>, I>>(base?: I): WriteIsoChunkResponse {
+    return WriteIsoChunkResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WriteIsoChunkResponse>, I>>(object: I): WriteIsoChunkResponse {
+    const message = createBaseWriteIsoChunkResponse();
+    message.staged = object.staged ?? 0;
+    message.present = object.present ?? false;
+    return message;
+  },
+};
+
+function createBaseCommitIsoRequest(): CommitIsoRequest {
+  return { context: undefined, target: undefined };
+}
+
+export const CommitIsoRequest: MessageFns<CommitIsoRequest> = {
+  encode(message: CommitIsoRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.context !== undefined) {
+      OperationContext.encode(message.context, writer.uint32(10).fork()).join();
+    }
+    if (message.target !== undefined) {
+      IsoTarget.encode(message.target, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CommitIsoRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommitIsoRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.context = OperationContext.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.target = IsoTarget.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CommitIsoRequest {
+    return {
+      context: isSet(object.context) ? OperationContext.fromJSON(object.context) : undefined,
+      target: isSet(object.target) ? IsoTarget.fromJSON(object.target) : undefined,
+    };
+  },
+
+  toJSON(message: CommitIsoRequest): unknown {
+    const obj: any = {};
+    if (message.context !== undefined) {
+      obj.context = OperationContext.toJSON(message.context);
+    }
+    if (message.target !== undefined) {
+      obj.target = IsoTarget.toJSON(message.target);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CommitIsoRequest>, I>>(base?: I): CommitIsoRequest {
+    return CommitIsoRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CommitIsoRequest>, I>>(object: I): CommitIsoRequest {
+    const message = createBaseCommitIsoRequest();
+    message.context = (object.context !== undefined && object.context !== null)
+      ? OperationContext.fromPartial(object.context)
+      : undefined;
+    message.target = (object.target !== undefined && object.target !== null)
+      ? IsoTarget.fromPartial(object.target)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCommitIsoResponse(): CommitIsoResponse {
+  return { result: undefined };
+}
+
+export const CommitIsoResponse: MessageFns<CommitIsoResponse> = {
+  encode(message: CommitIsoResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.result !== undefined) {
+      OperationResult.encode(message.result, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CommitIsoResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommitIsoResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.result = OperationResult.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CommitIsoResponse {
+    return { result: isSet(object.result) ? OperationResult.fromJSON(object.result) : undefined };
+  },
+
+  toJSON(message: CommitIsoResponse): unknown {
+    const obj: any = {};
+    if (message.result !== undefined) {
+      obj.result = OperationResult.toJSON(message.result);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CommitIsoResponse>, I>>(base?: I): CommitIsoResponse {
+    return CommitIsoResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CommitIsoResponse>, I>>(object: I): CommitIsoResponse {
+    const message = createBaseCommitIsoResponse();
+    message.result = (object.result !== undefined && object.result !== null)
+      ? OperationResult.fromPartial(object.result)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeleteIsoRequest(): DeleteIsoRequest {
+  return { context: undefined, storage: "", file: "" };
+}
+
+export const DeleteIsoRequest: MessageFns<DeleteIsoRequest> = {
+  encode(message: DeleteIsoRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.context !== undefined) {
+      OperationContext.encode(message.context, writer.uint32(10).fork()).join();
+    }
+    if (message.storage !== "") {
+      writer.uint32(18).string(message.storage);
+    }
+    if (message.file !== "") {
+      writer.uint32(26).string(message.file);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteIsoRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteIsoRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.context = OperationContext.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.storage = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.file = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteIsoRequest {
+    return {
+      context: isSet(object.context) ? OperationContext.fromJSON(object.context) : undefined,
+      storage: isSet(object.storage) ? globalThis.String(object.storage) : "",
+      file: isSet(object.file) ? globalThis.String(object.file) : "",
+    };
+  },
+
+  toJSON(message: DeleteIsoRequest): unknown {
+    const obj: any = {};
+    if (message.context !== undefined) {
+      obj.context = OperationContext.toJSON(message.context);
+    }
+    if (message.storage !== "") {
+      obj.storage = message.storage;
+    }
+    if (message.file !== "") {
+      obj.file = message.file;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteIsoRequest>, I>>(base?: I): DeleteIsoRequest {
+    return DeleteIsoRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteIsoRequest>, I>>(object: I): DeleteIsoRequest {
+    const message = createBaseDeleteIsoRequest();
+    message.context = (object.context !== undefined && object.context !== null)
+      ? OperationContext.fromPartial(object.context)
+      : undefined;
+    message.storage = object.storage ?? "";
+    message.file = object.file ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteIsoResponse(): DeleteIsoResponse {
+  return { result: undefined };
+}
+
+export const DeleteIsoResponse: MessageFns<DeleteIsoResponse> = {
+  encode(message: DeleteIsoResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.result !== undefined) {
+      OperationResult.encode(message.result, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteIsoResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteIsoResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.result = OperationResult.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteIsoResponse {
+    return { result: isSet(object.result) ? OperationResult.fromJSON(object.result) : undefined };
+  },
+
+  toJSON(message: DeleteIsoResponse): unknown {
+    const obj: any = {};
+    if (message.result !== undefined) {
+      obj.result = OperationResult.toJSON(message.result);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteIsoResponse>, I>>(base?: I): DeleteIsoResponse {
+    return DeleteIsoResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteIsoResponse>, I>>(object: I): DeleteIsoResponse {
+    const message = createBaseDeleteIsoResponse();
+    message.result = (object.result !== undefined && object.result !== null)
+      ? OperationResult.fromPartial(object.result)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseListStoragesRequest(): ListStoragesRequest {
   return {};
 }
@@ -10872,6 +11551,39 @@ export const AgentServiceService = {
     responseSerialize: (value: RunFeaturesResponse): Buffer => Buffer.from(RunFeaturesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RunFeaturesResponse => RunFeaturesResponse.decode(value),
   },
+  /**
+   * ISO images on a storage with content type iso (the OpenShift agent ISO). An upload is staged in
+   * chunks beside the target (resumable: each answer says how much is staged) and made visible
+   * to Proxmox by CommitIso, which checks size and sha256 and renames atomically.
+   */
+  writeIsoChunk: {
+    path: "/phoenix.agent.v1.AgentService/WriteIsoChunk" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: WriteIsoChunkRequest): Buffer => Buffer.from(WriteIsoChunkRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WriteIsoChunkRequest => WriteIsoChunkRequest.decode(value),
+    responseSerialize: (value: WriteIsoChunkResponse): Buffer =>
+      Buffer.from(WriteIsoChunkResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WriteIsoChunkResponse => WriteIsoChunkResponse.decode(value),
+  },
+  commitIso: {
+    path: "/phoenix.agent.v1.AgentService/CommitIso" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CommitIsoRequest): Buffer => Buffer.from(CommitIsoRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CommitIsoRequest => CommitIsoRequest.decode(value),
+    responseSerialize: (value: CommitIsoResponse): Buffer => Buffer.from(CommitIsoResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CommitIsoResponse => CommitIsoResponse.decode(value),
+  },
+  deleteIso: {
+    path: "/phoenix.agent.v1.AgentService/DeleteIso" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteIsoRequest): Buffer => Buffer.from(DeleteIsoRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteIsoRequest => DeleteIsoRequest.decode(value),
+    responseSerialize: (value: DeleteIsoResponse): Buffer => Buffer.from(DeleteIsoResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteIsoResponse => DeleteIsoResponse.decode(value),
+  },
   /** Proxmox storages and ZFS. */
   listStorages: {
     path: "/phoenix.agent.v1.AgentService/ListStorages" as const,
@@ -10980,6 +11692,14 @@ export interface AgentServiceServer extends UntypedServiceImplementation {
   pushFile: handleUnaryCall<PushFileRequest, PushFileResponse>;
   /** Runs features inside a guest, in order, streaming progress. */
   runFeatures: handleServerStreamingCall<RunFeaturesRequest, RunFeaturesResponse>;
+  /**
+   * ISO images on a storage with content type iso (the OpenShift agent ISO). An upload is staged in
+   * chunks beside the target (resumable: each answer says how much is staged) and made visible
+   * to Proxmox by CommitIso, which checks size and sha256 and renames atomically.
+   */
+  writeIsoChunk: handleUnaryCall<WriteIsoChunkRequest, WriteIsoChunkResponse>;
+  commitIso: handleUnaryCall<CommitIsoRequest, CommitIsoResponse>;
+  deleteIso: handleUnaryCall<DeleteIsoRequest, DeleteIsoResponse>;
   /** Proxmox storages and ZFS. */
   listStorages: handleUnaryCall<ListStoragesRequest, ListStoragesResponse>;
   ensureStorage: handleUnaryCall<EnsureStorageRequest, EnsureStorageResponse>;
@@ -11231,6 +11951,56 @@ export interface AgentServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<RunFeaturesResponse>;
+  /**
+   * ISO images on a storage with content type iso (the OpenShift agent ISO). An upload is staged in
+   * chunks beside the target (resumable: each answer says how much is staged) and made visible
+   * to Proxmox by CommitIso, which checks size and sha256 and renames atomically.
+   */
+  writeIsoChunk(
+    request: WriteIsoChunkRequest,
+    callback: (error: ServiceError | null, response: WriteIsoChunkResponse) => void,
+  ): ClientUnaryCall;
+  writeIsoChunk(
+    request: WriteIsoChunkRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: WriteIsoChunkResponse) => void,
+  ): ClientUnaryCall;
+  writeIsoChunk(
+    request: WriteIsoChunkRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: WriteIsoChunkResponse) => void,
+  ): ClientUnaryCall;
+  commitIso(
+    request: CommitIsoRequest,
+    callback: (error: ServiceError | null, response: CommitIsoResponse) => void,
+  ): ClientUnaryCall;
+  commitIso(
+    request: CommitIsoRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CommitIsoResponse) => void,
+  ): ClientUnaryCall;
+  commitIso(
+    request: CommitIsoRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CommitIsoResponse) => void,
+  ): ClientUnaryCall;
+  deleteIso(
+    request: DeleteIsoRequest,
+    callback: (error: ServiceError | null, response: DeleteIsoResponse) => void,
+  ): ClientUnaryCall;
+  deleteIso(
+    request: DeleteIsoRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteIsoResponse) => void,
+  ): ClientUnaryCall;
+  deleteIso(
+    request: DeleteIsoRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteIsoResponse) => void,
+  ): ClientUnaryCall;
   /** Proxmox storages and ZFS. */
   listStorages(
     request: ListStoragesRequest,
