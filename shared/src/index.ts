@@ -13,3 +13,4 @@ export * from './lifecycle.js';
 export * from './metrics-server.js';
 export * from './secret-paths.js';
 export * from './package-version.js';
+export * from './file-digest.js';

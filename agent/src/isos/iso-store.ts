@@ -5,11 +5,9 @@
  * its bytes), and committed by checking size and sha256 and renaming: Proxmox never sees a partial
  * ISO. Delete goes through `pvesm free`, as Proxmox removes a volume.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, type commonv1 } from '@phoenix/shared';
+import { FailedPreconditionError, fileSha256, InvalidArgumentError, NotFoundError, type commonv1 } from '@phoenix/shared';
 import type { CallOptions, PvesmDriver } from '../drivers/types.js';
 
 export interface IsoTarget {
@@ -44,6 +42,12 @@ export function checkIsoTarget(t: IsoTarget | undefined): IsoTarget {
 }
 
 export class IsoStore {
+  /**
+   * Paths of uploads in progress: a later chunk needs no storage listing and no `pvesm path`
+   * (each a Proxmox tool process on a real node, for every 3 MiB). Commit and remove resolve anew.
+   */
+  readonly #staging = new Map<string, string>();
+
   constructor(private readonly d: IsoStoreDeps) {}
 
   /** Where the volume lives, after checking the storage exists and holds ISOs (Proxmox's texts). */
@@ -60,12 +64,17 @@ export class IsoStore {
 
   /** Stages one chunk at `offset` (which must be where the staged bytes end); returns the staged size. */
   async writeChunk(t: IsoTarget, offset: number, data: Buffer, signal: AbortSignal): Promise<{ staged: number; present: boolean }> {
-    const path = await this.#path(t.storage, t.file, signal);
+    const key = `${t.storage}:${t.file}`;
+    const cached = offset > 0 ? this.#staging.get(key) : undefined;
+    const path = cached ?? (await this.#path(t.storage, t.file, signal));
     if (offset === 0 && data.length === 0 && (await sameContent(path, t))) return { staged: t.size, present: true };
-    await mkdir(dirname(path), { recursive: true });
+    if (!cached) {
+      await mkdir(dirname(path), { recursive: true });
+      await removeStaleParts(dirname(path));
+      this.#staging.set(key, path);
+    }
     const part = this.#part(path, t.sha256);
-    if (offset === 0) await removeStaleParts(dirname(path));
-    const staged = await sizeOf(part);
+    const staged = Math.max(0, await sizeOf(part));
     if (offset !== staged || data.length === 0) return { staged, present: false };
     if (offset + data.length > t.size) throw new InvalidArgumentError('data', `${offset + data.length} bytes`, `more than the announced size ${t.size}`);
     const fh = await open(part, 'a', 0o644);
@@ -79,15 +88,16 @@ export class IsoStore {
 
   /** Makes the staged file the volume; `false` when the volume already held this content. */
   async commit(t: IsoTarget, signal: AbortSignal): Promise<boolean> {
+    this.#staging.delete(`${t.storage}:${t.file}`);
     const path = await this.#path(t.storage, t.file, signal);
     if (await sameContent(path, t)) {
       await rm(this.#part(path, t.sha256), { force: true });
       return false;
     }
     const part = this.#part(path, t.sha256);
-    const staged = await sizeOf(part);
+    const staged = Math.max(0, await sizeOf(part));
     if (staged !== t.size) throw new FailedPreconditionError(`${t.storage}:iso/${t.file}: ${staged} of ${t.size} bytes staged; upload the rest first`);
-    const digest = await sha256Of(part);
+    const digest = await fileSha256(part);
     if (digest !== t.sha256) {
       await rm(part, { force: true });
       throw new InvalidArgumentError('target.sha256', t.sha256, `the uploaded bytes have sha256 ${digest}; the staged upload was discarded`);
@@ -98,6 +108,7 @@ export class IsoStore {
 
   /** Removes the volume; `false` when it was not there. */
   async remove(storage: string, file: string, signal: AbortSignal): Promise<boolean> {
+    this.#staging.delete(`${storage}:${file}`);
     const path = await this.#path(storage, file, signal);
     if ((await sizeOf(path)) < 0) return false;
     await this.d.pvesm.free(`${storage}:iso/${file}`, { signal });
@@ -105,23 +116,18 @@ export class IsoStore {
   }
 }
 
+/** Size in bytes; -1 when there is no such file. */
 async function sizeOf(path: string): Promise<number> {
   try {
     return (await stat(path)).size;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return path.endsWith('.part') ? 0 : -1;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return -1;
     throw err;
   }
 }
 
 async function sameContent(path: string, t: IsoTarget): Promise<boolean> {
-  return (await sizeOf(path)) === t.size && (await sha256Of(path)) === t.sha256;
-}
-
-async function sha256Of(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  return (await sizeOf(path)) === t.size && (await fileSha256(path)) === t.sha256;
 }
 
 async function removeStaleParts(dir: string): Promise<void> {

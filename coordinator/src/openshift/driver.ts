@@ -5,11 +5,9 @@
  * `wait-for bootstrap-complete` then `install-complete`, each host stage one event, then the
  * credentials into the secret store and out of the install directory (remove.ts undoes it all).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FailedPreconditionError, type Logger } from '@phoenix/shared';
+import { CommandFailedError, FailedPreconditionError, fileSha256, type Logger } from '@phoenix/shared';
 import type { ClusterEvent, OpenShiftDriver } from '../apply/openshift.js';
 import type { PlannedCluster, PlannedHost } from '../plan/openshift.js';
 import type { CompiledOpenShift } from '../spec/compile.js';
@@ -17,7 +15,7 @@ import type { SecretStore } from '../secrets/index.js';
 import { openshiftRecordKey, openshiftRecords, updateOpenShiftRecord, type OpenShiftRecordFields, type StateStore } from '../state/index.js';
 import { credentialsPath, redactLine } from './credentials.js';
 import type { IsoTransfer } from './remove.js';
-import type { InstallerLine, OpenShiftInstaller, WaitTarget } from './installer.js';
+import { InstallerError, type InstallerLine, type OpenShiftInstaller, type WaitTarget } from './installer.js';
 import type { ManifestInputs } from './manifests.js';
 
 export type RenderManifests = (
@@ -72,7 +70,7 @@ export class InstallerDriver implements OpenShiftDriver {
     await chmod(dir, 0o700);
     await writeFile(join(dir, 'install-config.yaml'), manifests.installConfig, { mode: 0o600 });
     await writeFile(join(dir, 'agent-config.yaml'), manifests.agentConfig, { mode: 0o600 });
-    await this.#installer('image', c, emit, signal, known, (o) => this.o.installer.createImage(dir, o));
+    await this.#installer('image', 'image', c, emit, signal, known, (o) => this.o.installer.createImage(dir, o));
     const sha256 = await fileSha256(join(dir, ISO));
     emit({ cluster: c.name, step: 'image', state: 'done', message: `${ISO} created (sha256 ${sha256.slice(0, 12)})` });
 
@@ -112,7 +110,7 @@ export class InstallerDriver implements OpenShiftDriver {
     try {
       for (const [step, target] of [['bootstrap', 'bootstrap-complete'], ['install', 'install-complete']] as const) {
         emit({ cluster: c.name, step, state: 'running', message: `openshift-install agent wait-for ${target}` });
-        await this.#installer(step, c, emit, signal, [], (o) =>
+        await this.#installer(step, target, c, emit, signal, [], (o) =>
           this.o.installer.waitFor(dir, target, {
             ...o,
             onLine: (l) => {
@@ -154,14 +152,14 @@ export class InstallerDriver implements OpenShiftDriver {
 
   async #installer(
     step: string,
+    timeout: 'image' | WaitTarget,
     c: PlannedCluster,
     emit: (e: ClusterEvent) => void,
     signal: AbortSignal,
     secrets: readonly string[],
     call: (o: { signal: AbortSignal; timeoutMs: number; onLine: (l: InstallerLine) => void }) => Promise<void>,
   ): Promise<void> {
-    const key = step === 'image' ? 'image' : step === 'bootstrap' ? 'bootstrap-complete' : 'install-complete';
-    const timeoutMs = this.o.timeoutsMs?.[key] ?? DEFAULT_TIMEOUTS_MS[key];
+    const timeoutMs = this.o.timeoutsMs?.[timeout] ?? DEFAULT_TIMEOUTS_MS[timeout];
     try {
       await call({
         signal,
@@ -180,19 +178,17 @@ export class InstallerDriver implements OpenShiftDriver {
         },
       });
     } catch (err) {
-      const message = redactLine(err instanceof Error ? err.message : String(err), c.name, secrets);
+      const original = err instanceof Error ? err.message : String(err);
+      const message = redactLine(original, c.name, secrets);
       emit({ cluster: c.name, step, state: 'failed', message });
-      throw err;
+      if (message === original) throw err;
+      // The installer echoed a secret (it prints an invalid pull secret): the error goes on to the
+      // run's events and the install record, so it leaves here redacted and without its cause.
+      throw err instanceof InstallerError ? new InstallerError(err.stage, err.installerExit, message) : new CommandFailedError(message);
     }
   }
 
   #record(cluster: string, fn: (r: OpenShiftRecordFields) => OpenShiftRecordFields): Promise<void> {
     return updateOpenShiftRecord(this.o.store, cluster, fn);
   }
-}
-
-async function fileSha256(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
