@@ -4,16 +4,13 @@
  * compiled to the node's host spec and sent as SetupHost. A dry run changes nothing (the whole
  * state directory is compared), a real run converges, a second run makes no mutating call, a pool
  * on a disk that holds data is refused with nothing done, and a container with a custom AppArmor
- * profile and an idmap starts only once the host is set up. Needs `npx tsc -b` first.
+ * profile and an idmap starts only once the host is set up; the seed's firewall lands in cluster.fw and host.fw. Needs `npx tsc -b` first.
  */
-import { execFile } from 'node:child_process';
-import { lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Metadata, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
-import { agentv1, ERROR_CODE_TRAILER, type TlsMaterial } from '@phoenix/shared';
+import { agentv1, type TlsMaterial } from '@phoenix/shared';
 import { importPhoenix } from '../coordinator/src/importers/index.js';
 import { compileSpec } from '../coordinator/src/spec/compile.js';
 import { compileHost } from '../coordinator/src/spec/host-compile.js';
@@ -22,8 +19,8 @@ import { mutatingCalls } from './emulator/src/index.js';
 import { AgentProcess, repoRoot } from './harness/agent-process.js';
 import { createTestPki, type TestPki } from './harness/certs.js';
 import { startNodes, type EmulatedNode, type EmulatedNodes } from './harness/index.js';
+import { emu as emuTool, logs, setupHost, snapshot as nodeState, steps } from './host-setup-client.js';
 
-const run = promisify(execFile);
 const TEMPLATE_FILE = 'debian-12-standard_12.7-1_amd64.tar.zst';
 const BY_ID = '/dev/disk/by-id/';
 const QUICK_A = `${BY_ID}nvme-Samsung_SSD_990_EVO_Plus_2TB_S7U6NJ0Y320880M`;
@@ -38,63 +35,9 @@ let node: EmulatedNode;
 let tls: TlsMaterial;
 let hostSpec: agentv1.HostSpec;
 
-async function emu(tool: string, args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const { stdout, stderr } = await run(join(node.binDir, tool), args, { env: node.env });
-    return { code: 0, out: stdout + stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, out: e.stdout + e.stderr };
-  }
-}
-
-interface SetupOutcome {
-  events: agentv1.OperationEvent[];
-  error: (ServiceError & { code_: string }) | undefined;
-  result: agentv1.OperationResult | undefined;
-}
-
-let keys = 0;
-function setup(spec: agentv1.HostSpec, dryRun: boolean): Promise<SetupOutcome> {
-  const call: ClientReadableStream<agentv1.SetupHostResponse> = agent
-    .client(tls)
-    .setupHost({ context: { idempotencyKey: `host-${++keys}`, fencingToken: 0, requester: 'test/host-setup' }, spec, dryRun }, new Metadata(), {
-      deadline: Date.now() + 120_000,
-    });
-  const events: agentv1.OperationEvent[] = [];
-  return new Promise((resolve) => {
-    call.on('data', (r: agentv1.SetupHostResponse) => events.push(r.event!));
-    call.on('end', () => resolve({ events, error: undefined, result: events.find((e) => e.kind?.$case === 'result')?.kind?.value as agentv1.OperationResult }));
-    call.on('error', (e: ServiceError) => {
-      const code = String(e.metadata.get(ERROR_CODE_TRAILER)[0] ?? '');
-      resolve({ events, error: Object.assign(e, { code_: code }), result: undefined });
-    });
-  });
-}
-
-const logs = (o: SetupOutcome) => o.events.flatMap((e) => (e.kind?.$case === 'log' ? [e.kind.value.line] : []));
-const steps = (o: SetupOutcome) => o.events.flatMap((e) => (e.kind?.$case === 'step' ? [e.kind.value] : []));
-
-/** Every file of the node's state with its content and mode; calls.log records reads too, so it is left out. */
-function snapshot(): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (dir: string): void => {
-    for (const name of readdirSync(dir)) {
-      const p = join(dir, name);
-      const rel = relative(node.stateDir, p);
-      if (rel === 'calls.log') continue;
-      const st = lstatSync(p);
-      if (st.isSymbolicLink()) out.set(rel, `-> ${readlinkSync(p)}`);
-      else if (!st.isDirectory() && !st.isFile()) out.set(rel, `special ${st.mode.toString(8)}`);
-      else if (st.isDirectory()) {
-        out.set(`${rel}/`, `${st.mode.toString(8)} ${st.uid}:${st.gid}`);
-        walk(p);
-      } else out.set(rel, `${st.mode.toString(8)} ${st.uid}:${st.gid} ${readFileSync(p, 'utf8')}`);
-    }
-  };
-  walk(node.stateDir);
-  return out;
-}
+const emu = (tool: string, args: string[]) => emuTool(node, tool, args);
+const setup = (spec: agentv1.HostSpec, dryRun: boolean) => setupHost(agent, tls, spec, dryRun);
+const snapshot = () => nodeState(node.stateDir);
 
 beforeAll(async () => {
   pki = await createTestPki({ nodes: ['phoenix'] });
@@ -158,6 +101,7 @@ describe('SetupHost on an emulated node', () => {
     expect(lines.some((l) => l.startsWith(`$ ${node.binDir}/pvesm add zfspool quickOS-lxc-disks --pool quickOS/lxc-disks --content images,rootdir`))).toBe(true);
     expect(lines).toContain('+root:33:1');
     expect(lines).toContain('+profile lxc-phoenix-v2 flags=(attach_disconnected,mediate_deleted) {');
+    expect(lines).toContain(`$ ${node.binDir}/pvesh set /cluster/firewall/options --enable 1 --policy_in DROP --policy_out ACCEPT`);
     expect(lines).toContain('+/quickOS/vm-persistent-data 10.0.0.111(rw,sync,no_subtree_check,no_root_squash) 10.0.0.102(rw,sync,no_subtree_check,no_root_squash) 10.0.0.13(rw,sync,no_subtree_check,no_root_squash)');
     expect(snapshot()).toEqual(before);
     expect(mutatingCalls(node.stateDir).length).toBe(mutating);
@@ -187,6 +131,12 @@ describe('SetupHost on an emulated node', () => {
     expect(readFileSync(join(root, 'sys/kernel/security/apparmor/profiles'), 'utf8')).toContain('lxc-phoenix-v2 (enforce)');
     expect(readFileSync(join(root, 'etc/modprobe.d/zfs.conf'), 'utf8')).toBe(`options zfs zfs_arc_max=${32 * 1024 ** 3}\n`);
     expect(readFileSync(join(root, 'var/lib/nfs/etab'), 'utf8')).toContain('/quickOS/vm-persistent-data\t10.0.0.102(rw,sync,no_subtree_check,no_root_squash)');
+    // The seed's DROP policy in cluster.fw, its global rules in host.fw below the rule that keeps the API and SSH open.
+    expect(readFileSync(join(root, 'etc/pve/firewall/cluster.fw'), 'utf8')).toBe('[OPTIONS]\n\nenable: 1\npolicy_in: DROP\npolicy_out: ACCEPT\n\n');
+    expect(readFileSync(join(root, 'etc/pve/nodes/phoenix/host.fw'), 'utf8')).toContain(
+      '[RULES]\n\nIN ACCEPT -source 10.0.0.0/24 -p tcp -dport 22,8006 # phoenix: keep the Proxmox API (8006) and SSH (22) reachable from the management network\n' +
+        'IN ACCEPT -p tcp -dport 80 # phoenix: Allow HTTP for ACME challenges to Nginx\n',
+    );
     // Nginx's log directory belongs to its www-data (gid 33 mapped 1:1, uid 33 through the offset).
     const logs101 = statSync(join(root, 'mnt/pve/quickOS/lxc-persistent-data/101/logs'));
     expect([logs101.uid, logs101.gid]).toEqual([100033, 33]);

@@ -9,7 +9,7 @@ export function createPipelineBackend(config: CompiledConfig): BackendFactory {
     createNodeBackend({
       node: config.node,
       drivers,
-      host: { drivers, executor: drivers.executor, hostRoot: config.tools.hostRoot },
+      host: { drivers, executor: drivers.executor, hostRoot: config.tools.hostRoot, node: config.node },
       pipeline: createGuestPipeline({ drivers, logger: context.log, isOperationActive: context.isOperationActive }),
     });
 }

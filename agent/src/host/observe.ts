@@ -1,19 +1,32 @@
 /**
  * Reads what host setup needs to know about the node: pools, the disks of pools still to create
  * (lsblk), datasets, storages, the managed files and directories under the host root, and the
- * AppArmor profiles loaded in the kernel. Read-only.
+ * AppArmor profiles loaded in the kernel, the firewall levels the spec names. Read-only.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isPhoenixError, type agentv1 } from '@phoenix/shared';
 import type { CommandExecutor, NodeDrivers } from '../drivers/index.js';
-import { apparmorFile, HOST_FILES, type DirState, type DiskState, type ObservedHost, type StorageState } from './types.js';
+import { levelPath, ruleFromApi } from './firewall.js';
+import {
+  apparmorFile,
+  HOST_FILES,
+  type DirState,
+  type DiskState,
+  type FwLevelName,
+  type FwLevelState,
+  type FwRuleState,
+  type ObservedHost,
+  type StorageState,
+} from './types.js';
 
 export interface HostIo {
   drivers: NodeDrivers;
   executor: CommandExecutor;
   /** Root of the node's file system (agent config `tools.hostRoot`). */
   hostRoot: string;
+  /** The node's name in the cluster (its /nodes/<node> API path). */
+  node: string;
 }
 
 export async function observeHost(spec: agentv1.HostSpec, io: HostIo, signal: AbortSignal): Promise<ObservedHost> {
@@ -56,7 +69,25 @@ export async function observeHost(spec: agentv1.HostSpec, io: HostIo, signal: Ab
   const dirs = new Map<string, DirState | undefined>();
   for (const d of spec.directories) dirs.set(d.path, await readDir(join(io.hostRoot, d.path)));
 
-  return { pools, disks, datasets, storages, files, loadedProfiles: loaded, dirs };
+  const firewall = new Map<FwLevelName, FwLevelState>();
+  for (const level of ['cluster', 'host'] as const) {
+    if (spec.firewall?.[level]) firewall.set(level, await readFirewall(io, level, signal));
+  }
+
+  return { pools, disks, datasets, storages, files, loadedProfiles: loaded, dirs, firewall };
+}
+
+export async function readFirewallRules(io: HostIo, rulesPath: string, signal: AbortSignal): Promise<FwRuleState[]> {
+  const rules = await io.drivers.pvesh.get<Array<Record<string, unknown>> | null>(rulesPath, {}, { signal });
+  return (rules ?? []).map(ruleFromApi);
+}
+
+async function readFirewall(io: HostIo, level: FwLevelName, signal: AbortSignal): Promise<FwLevelState> {
+  const path = levelPath(level, io.node);
+  const raw = (await io.drivers.pvesh.get<Record<string, unknown> | null>(`${path}/options`, {}, { signal })) ?? {};
+  const options: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) if (k !== 'digest' && v !== undefined && v !== null) options[k] = String(v);
+  return { path, options, rules: await readFirewallRules(io, `${path}/rules`, signal) };
 }
 
 interface LsblkDevice {

@@ -14,6 +14,7 @@ const empty = (over: Partial<ObservedHost> = {}): ObservedHost => ({
   files: new Map(),
   loadedProfiles: new Set(),
   dirs: new Map(),
+  firewall: new Map(),
   ...over,
 });
 

@@ -1,11 +1,12 @@
 /**
  * HostSpec + what the node looks like → the complete list of actions, in order (pools, datasets,
- * ARC, storages, subordinate ids, AppArmor, directories, NFS exports). Pure: no I/O, so the same
+ * ARC, storages, subordinate ids, AppArmor, directories, NFS exports, firewall). Pure: no I/O, so the same
  * plan is what a dry run prints and what a real run executes.
  */
 import type { agentv1 } from '@phoenix/shared';
 import { apparmorFile, HOST_FILES, type DirState, type HostAction, type HostDrift, type HostPlan, type HostRefusal, type ObservedHost } from './types.js';
 import { exportsContent, modprobeContent, subIdContent } from './file-content.js';
+import { planFirewall } from './firewall-plan.js';
 
 /** Properties ZFS fixes at creation: a difference is reported, never "repaired". */
 const CREATE_ONLY = new Set(['casesensitivity', 'normalization', 'utf8only', 'encryption', 'volblocksize']);
@@ -22,6 +23,7 @@ export function planHost(spec: agentv1.HostSpec, seen: ObservedHost): HostPlan {
   planAppArmor(spec, seen, plan);
   planDirs(spec, seen, plan);
   planExports(spec, seen, plan);
+  planFirewall(spec, seen, plan);
   return plan;
 }
 

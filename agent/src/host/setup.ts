@@ -3,12 +3,13 @@
  * Every action is one step in the progress stream; a run that fails half-way says which steps
  * were done and which were not.
  */
-import { isPhoenixError, PartiallyAppliedError, agentv1 } from '@phoenix/shared';
+import { FailedPreconditionError, isPhoenixError, PartiallyAppliedError, agentv1 } from '@phoenix/shared';
 import type { MutationResult, ProgressSink } from '../grpc/backend.js';
 import { lineDiff } from './diff.js';
 import { UnsafeDiskError } from './errors.js';
 import { ensureDirectory, writeAtomic, writeParameter } from './files.js';
-import { observeHost, type HostIo } from './observe.js';
+import { sameRules } from './firewall.js';
+import { observeHost, readFirewallRules, type HostIo } from './observe.js';
 import { planHost } from './plan.js';
 import type { HostAction } from './types.js';
 import { validateHostSpec } from './validate.js';
@@ -75,6 +76,9 @@ async function execute(a: HostAction, io: HostIo, options: SetupHostOptions): Pr
   switch (a.kind) {
     case 'command': {
       const args = a.tool === 'apparmorParser' ? a.args.map((x, i) => (i === a.args.length - 1 ? hostPath(io, x) : x)) : a.args;
+      if (a.guard && !sameRules(await readFirewallRules(io, a.guard.path, options.signal), a.guard.rules)) {
+        throw new FailedPreconditionError(`the rules at ${a.guard.path} changed while host setup ran; run it again to plan on what is there now`);
+      }
       await io.executor.run({ tool: a.tool, args, mutating: true, signal: options.signal });
       return undefined;
     }

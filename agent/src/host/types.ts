@@ -40,6 +40,20 @@ export interface ObservedHost {
   /** AppArmor profiles loaded in the kernel. */
   loadedProfiles: ReadonlySet<string>;
   dirs: ReadonlyMap<string, DirState | undefined>;
+  /** The firewall levels the spec names; empty when it names none. */
+  firewall: ReadonlyMap<FwLevelName, FwLevelState>;
+}
+
+export type FwLevelName = 'cluster' | 'host';
+
+/** A firewall rule as the API returns it, every property as text; position, digest and ipversion left out. */
+export type FwRuleState = Readonly<Record<string, string>>;
+
+export interface FwLevelState {
+  /** API path of the level: /cluster/firewall, /nodes/<node>/firewall. */
+  path: string;
+  options: Readonly<Record<string, string>>;
+  rules: readonly FwRuleState[];
 }
 
 interface ActionBase {
@@ -49,8 +63,14 @@ interface ActionBase {
   summary: string;
 }
 
+/** Checked right before a firewall rule call: the level's rules are still the ones its positions were planned on. */
+export interface FwRulesGuard {
+  path: string;
+  rules: readonly FwRuleState[];
+}
+
 export type HostAction =
-  | (ActionBase & { kind: 'command'; tool: ToolName; args: string[] })
+  | (ActionBase & { kind: 'command'; tool: ToolName; args: string[]; guard?: FwRulesGuard })
   /** A whole-file write: atomic (temp file + rename), the old content backed up first. */
   | (ActionBase & { kind: 'file'; path: string; before: string | undefined; after: string })
   /** A kernel parameter file (sysfs): written in place, it cannot be renamed over. */

@@ -1,5 +1,6 @@
 /** Checks a HostSpec before anything is read or changed: every name, path and option is one the tools take as it is. */
 import { InvalidArgumentError, type agentv1 } from '@phoenix/shared';
+import { FW_MARKER } from './firewall.js';
 
 const POOL_RE = /^[A-Za-z][A-Za-z0-9_.:-]*$/;
 const DISK_RE = /^\/dev\/[A-Za-z0-9._:/+-]+$/;
@@ -12,6 +13,14 @@ const PROFILE_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const USER_RE = /^[a-z_][a-z0-9_-]*$/;
 const CLIENT_RE = /^[A-Za-z0-9.*?:/-]+$/;
 const EXPORT_OPT_RE = /^[a-z_]+(=[A-Za-z0-9._-]+)?$/;
+const FW_ADDRESS_RE = /^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?(,\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?)*$/;
+const FW_PORT_RE = /^\d{1,5}(:\d{1,5})?(,\d{1,5}(:\d{1,5})?)*$/;
+const FW_POLICY = ['ACCEPT', 'DROP', 'REJECT'];
+/** The options host setup sets at each level, and the values each takes. */
+const FW_OPTIONS: Readonly<Record<'cluster' | 'host', Readonly<Record<string, readonly string[]>>>> = {
+  cluster: { enable: ['0', '1'], policy_in: FW_POLICY, policy_out: FW_POLICY },
+  host: { enable: ['0', '1'] },
+};
 /** Fewest disks each layout takes (zpool: a raidzN vdev needs N+1 devices). */
 export const MIN_DISKS: Readonly<Record<string, number>> = { stripe: 1, mirror: 2, raidz1: 2, raidz2: 3, raidz3: 4 };
 
@@ -60,6 +69,29 @@ export function validateHostSpec(spec: agentv1.HostSpec): void {
     check(e.clients.length > 0, `spec.nfs_exports.${i}.clients`, e.clients, 'an export needs a client');
     e.clients.forEach((c) => check(CLIENT_RE.test(c), `spec.nfs_exports.${i}.clients`, c, 'not a host, address or network'));
     e.options.forEach((o) => check(EXPORT_OPT_RE.test(o), `spec.nfs_exports.${i}.options`, o, 'not an export option'));
+  });
+  for (const level of ['cluster', 'host'] as const) {
+    const want = spec.firewall?.[level];
+    if (want) validateFirewallLevel(`spec.firewall.${level}`, level, want);
+  }
+}
+
+function validateFirewallLevel(f: string, level: 'cluster' | 'host', want: agentv1.FirewallLevelSpec): void {
+  for (const [k, v] of Object.entries(want.options)) {
+    const values = FW_OPTIONS[level][k];
+    check(values !== undefined, `${f}.options`, k, `one of ${Object.keys(FW_OPTIONS[level]).join(', ')}`);
+    check(values?.includes(v) === true, `${f}.options.${k}`, v, `one of ${values?.join(', ') ?? ''}`);
+  }
+  want.rules.forEach((r, i) => {
+    const g = `${f}.rules.${i}`;
+    check(r.type === 'in' || r.type === 'out', `${g}.type`, r.type, '"in" or "out"');
+    check(FW_POLICY.includes(r.action), `${g}.action`, r.action, 'one of ACCEPT, DROP, REJECT');
+    check(r.source === '' || FW_ADDRESS_RE.test(r.source), `${g}.source`, r.source, 'IPv4 addresses or networks');
+    check(r.dest === '' || FW_ADDRESS_RE.test(r.dest), `${g}.dest`, r.dest, 'IPv4 addresses or networks');
+    check(['', 'tcp', 'udp', 'icmp'].includes(r.proto), `${g}.proto`, r.proto, 'tcp, udp or icmp');
+    check(r.dport === '' || (FW_PORT_RE.test(r.dport) && (r.proto === 'tcp' || r.proto === 'udp')), `${g}.dport`, r.dport, 'ports like 22 or 80,443 or 8000:8010, with proto tcp or udp');
+    // The comment ends the rule's line in the .fw file.
+    check(r.comment.startsWith(FW_MARKER) && r.comment.length <= 512 && !/\p{Cc}/u.test(r.comment) && r.comment.trim() === r.comment, `${g}.comment`, r.comment, `one line starting with "${FW_MARKER}"`);
   });
 }
 

@@ -71,4 +71,67 @@ describe('host spec of a node', () => {
     expect(h.errors).toEqual([{ path: 'containers.0.apparmor.profile', message: expect.stringContaining('lxc-mystery') as string }]);
     expect(h.warnings).toEqual([{ path: 'hostProfiles.p.timezone', message: 'the timezone is not set by node setup' }]);
   });
+
+  describe('firewall', () => {
+    const WEB = { direction: 'in', action: 'ACCEPT', proto: 'tcp', port: '443', comment: ' web\n' };
+    const lan = { bridges: [{ name: 'vmbr0', address: '10.0.0.13/24' }] };
+    const oneNode = (p: Record<string, unknown>) =>
+      compileSpec(parseSpec({ version: 1, cluster: { name: 'lab' }, nodes: [{ name: 'pve1', hostProfile: 'p' }], hostProfiles: { p } }));
+    const twoNodes = (p: Record<string, unknown>, q: Record<string, unknown> | undefined) =>
+      compileSpec(
+        parseSpec({
+          version: 1,
+          cluster: { name: 'lab' },
+          nodes: [{ name: 'pve1', hostProfile: 'p' }, { name: 'pve2', ...(q ? { hostProfile: 'q' } : {}) }],
+          hostProfiles: q ? { p, q } : { p },
+        }),
+      );
+
+    it('puts the datacenter options in cluster.fw and the rules in host.fw, adding the management rule for a DROP policy and saying so', () => {
+      const h = compileHost(oneNode({ network: lan, firewall: { rules: [WEB] } }), 'pve1');
+      expect(h.errors).toEqual([]);
+      expect(h.spec.firewall).toEqual({
+        cluster: { options: { enable: '1', policy_in: 'DROP', policy_out: 'ACCEPT' }, rules: [] },
+        host: {
+          options: { enable: '1' },
+          rules: [
+            { type: 'in', action: 'ACCEPT', source: '10.0.0.0/24', dest: '', proto: 'tcp', dport: '22,8006', comment: 'phoenix: keep the Proxmox API (8006) and SSH (22) reachable from the management network' },
+            { type: 'in', action: 'ACCEPT', source: '', dest: '', proto: 'tcp', dport: '443', comment: 'phoenix: web' },
+          ],
+        },
+      });
+      expect(h.warnings.filter((w) => w.path.includes('firewall'))).toEqual([
+        { path: 'hostProfiles.p.firewall.policyIn', message: 'DROP with no rule accepting 8006/tcp and 22/tcp from the management network 10.0.0.0/24: node setup adds "IN ACCEPT -source 10.0.0.0/24 -p tcp -dport 22,8006" at the top of host.fw' },
+      ]);
+    });
+
+    it('adds nothing when the profile opens 8006 and 22 itself, or when the input policy accepts', () => {
+      const open = { direction: 'in', action: 'ACCEPT', source: '10.0.0.0/16', proto: 'tcp', port: '22,8000:8010' };
+      const own = compileHost(oneNode({ network: lan, firewall: { rules: [open] } }), 'pve1');
+      expect(own.spec.firewall?.host?.rules.map((r) => r.dport)).toEqual(['22,8000:8010']);
+      const accepting = compileHost(oneNode({ firewall: { policyIn: 'ACCEPT', rules: [WEB] } }), 'pve1');
+      expect(accepting.errors).toEqual([]);
+      expect(accepting.spec.firewall?.host?.rules).toHaveLength(1);
+      expect([...own.warnings, ...accepting.warnings].filter((w) => w.path.includes('firewall'))).toEqual([]);
+    });
+
+    it('refuses a DROP policy that would lock the node out when no management network is known, naming the field', () => {
+      const h = compileHost(oneNode({ firewall: { rules: [WEB] } }), 'pve1');
+      expect(h.errors).toEqual([{ path: 'hostProfiles.p.firewall.policyIn', message: expect.stringContaining('no rule accepting 8006/tcp and 22/tcp') as string }]);
+      // A rule that opens the ports only to some other network does not count.
+      const narrow = { direction: 'in', action: 'ACCEPT', source: '192.168.1.0/24', proto: 'tcp', port: '22,8006' };
+      expect(compileHost(oneNode({ network: lan, firewall: { rules: [narrow] } }), 'pve1').spec.firewall?.host?.rules).toHaveLength(2);
+    });
+
+    it('refuses datacenter options the nodes disagree on, or a node the datacenter firewall would filter without a say', () => {
+      const fw = (policyIn: string) => ({ network: lan, firewall: { policyIn } });
+      expect(compileHost(twoNodes(fw('DROP'), fw('REJECT')), 'pve1').errors).toEqual([
+        { path: 'hostProfiles.p.firewall.policyIn', message: 'DROP here but REJECT in hostProfiles.q (node pve2); the datacenter firewall options (cluster.fw) are one for all nodes' },
+      ]);
+      expect(compileHost(twoNodes(fw('DROP'), undefined), 'pve1').errors).toEqual([
+        { path: 'hostProfiles.p.firewall', message: expect.stringContaining('node pve2 has no host profile') as string },
+      ]);
+      expect(compileHost(twoNodes(fw('DROP'), fw('DROP')), 'pve1').errors).toEqual([]);
+    });
+  });
 });

@@ -7,6 +7,7 @@ import type { agentv1 } from '@phoenix/shared';
 import { PHOENIX_APPARMOR, STOCK_APPARMOR } from '../host-setup/apparmor-library.js';
 import type { CompiledSpec } from './compile.js';
 import type { HostSetup } from './host.js';
+import { compileFirewall } from './host-firewall.js';
 
 export interface HostCompileIssue {
   path: string;
@@ -17,9 +18,9 @@ export interface CompiledHost {
   node: string;
   profile: string | undefined;
   spec: agentv1.HostSpec;
-  /** Profile fields left undone (named by path). */
+  /** Profile fields left undone, or carried out with something added (named by path). */
   warnings: HostCompileIssue[];
-  /** What makes the profile impossible to carry out (an AppArmor profile no one provides). */
+  /** What makes the profile impossible or unsafe to carry out (an AppArmor profile no one provides, a firewall that locks the node out). */
   errors: HostCompileIssue[];
 }
 
@@ -39,7 +40,6 @@ const NOT_CARRIED_OUT: ReadonlyArray<[keyof HostSetup, string]> = [
   ['samba', 'Samba shares and users are not set up by node setup'],
   ['users', 'host users, sudo and Proxmox ACLs are not set up by node setup'],
   ['nvidia', 'the NVIDIA host driver is neither checked nor installed by node setup'],
-  ['firewall', 'cluster.fw/host.fw are not written by node setup'],
   ['dns', 'the host DNS server (dnsmasq) is not set up by node setup'],
 ];
 
@@ -59,6 +59,7 @@ export function compileHost(spec: CompiledSpec, nodeName: string): CompiledHost 
     subIds: [],
     directories: [],
     nfsExports: [],
+    firewall: undefined,
   };
 
   if (profile) {
@@ -88,6 +89,10 @@ export function compileHost(spec: CompiledSpec, nodeName: string): CompiledHost 
       out.storages.push({ id: s.id, type: 'nfs', content: [...s.content], options });
     }
     for (const e of profile.nfs?.exports ?? []) out.nfsExports.push({ path: e.path, clients: [...e.clients], options: [...e.options] });
+    const fw = compileFirewall(spec, nodeName, profileName ?? '', profile);
+    out.firewall = fw.firewall;
+    warnings.push(...fw.warnings);
+    errors.push(...fw.errors);
   }
 
   // What containers need from every host they may land on.

@@ -731,6 +731,8 @@ export interface HostSpec {
   subIds: SubIdRange[];
   directories: HostDirectory[];
   nfsExports: NfsExportSpec[];
+  /** The PVE firewall of the datacenter (cluster.fw) and of this node (host.fw); absent leaves both alone. */
+  firewall: HostFirewallSpec | undefined;
 }
 
 export interface ZfsPoolSpec {
@@ -808,6 +810,45 @@ export interface NfsExportSpec {
   path: string;
   clients: string[];
   options: string[];
+}
+
+/**
+ * Firewall levels as the PVE firewall API holds them. Rules are Phoenix's own, in order, each with a
+ * comment that starts with "phoenix:"; rules without that marker were made by hand and are left alone.
+ */
+export interface HostFirewallSpec {
+  /** /cluster/firewall: options enable, policy_in, policy_out. */
+  cluster:
+    | FirewallLevelSpec
+    | undefined;
+  /** /nodes/<node>/firewall: option enable. */
+  host: FirewallLevelSpec | undefined;
+}
+
+export interface FirewallLevelSpec {
+  /** Option values as pvesh takes them ("1", "DROP"); options not named are left as they are. */
+  options: { [key: string]: string };
+  rules: FirewallRuleSpec[];
+}
+
+export interface FirewallLevelSpec_OptionsEntry {
+  key: string;
+  value: string;
+}
+
+export interface FirewallRuleSpec {
+  /** in, out. */
+  type: string;
+  /** ACCEPT, DROP, REJECT. */
+  action: string;
+  /** Empty: any. */
+  source: string;
+  dest: string;
+  proto: string;
+  /** "22", "80,443", "8000:8010". */
+  dport: string;
+  /** Starts with "phoenix:". */
+  comment: string;
 }
 
 function createBaseGetNodeInfoRequest(): GetNodeInfoRequest {
@@ -9917,6 +9958,7 @@ function createBaseHostSpec(): HostSpec {
     subIds: [],
     directories: [],
     nfsExports: [],
+    firewall: undefined,
   };
 }
 
@@ -9945,6 +9987,9 @@ export const HostSpec: MessageFns<HostSpec> = {
     }
     for (const v of message.nfsExports) {
       NfsExportSpec.encode(v!, writer.uint32(66).fork()).join();
+    }
+    if (message.firewall !== undefined) {
+      HostFirewallSpec.encode(message.firewall, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -10026,6 +10071,14 @@ export const HostSpec: MessageFns<HostSpec> = {
             message.nfsExports.push(NfsExportSpec.decode(reader, reader.uint32()));
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.firewall = HostFirewallSpec.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -10070,6 +10123,7 @@ export const HostSpec: MessageFns<HostSpec> = {
         : globalThis.Array.isArray(object?.nfs_exports)
         ? object.nfs_exports.map((e: any) => NfsExportSpec.fromJSON(e))
         : [],
+      firewall: isSet(object.firewall) ? HostFirewallSpec.fromJSON(object.firewall) : undefined,
     };
   },
 
@@ -10099,6 +10153,9 @@ export const HostSpec: MessageFns<HostSpec> = {
     if (message.nfsExports?.length) {
       obj.nfsExports = message.nfsExports.map((e) => NfsExportSpec.toJSON(e));
     }
+    if (message.firewall !== undefined) {
+      obj.firewall = HostFirewallSpec.toJSON(message.firewall);
+    }
     return obj;
   },
 
@@ -10115,6 +10172,9 @@ export const HostSpec: MessageFns<HostSpec> = {
     message.subIds = object.subIds?.map((e) => SubIdRange.fromPartial(e)) || [];
     message.directories = object.directories?.map((e) => HostDirectory.fromPartial(e)) || [];
     message.nfsExports = object.nfsExports?.map((e) => NfsExportSpec.fromPartial(e)) || [];
+    message.firewall = (object.firewall !== undefined && object.firewall !== null)
+      ? HostFirewallSpec.fromPartial(object.firewall)
+      : undefined;
     return message;
   },
 };
@@ -11382,6 +11442,462 @@ export const NfsExportSpec: MessageFns<NfsExportSpec> = {
     message.path = object.path ?? "";
     message.clients = object.clients?.map((e) => e) || [];
     message.options = object.options?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseHostFirewallSpec(): HostFirewallSpec {
+  return { cluster: undefined, host: undefined };
+}
+
+export const HostFirewallSpec: MessageFns<HostFirewallSpec> = {
+  encode(message: HostFirewallSpec, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cluster !== undefined) {
+      FirewallLevelSpec.encode(message.cluster, writer.uint32(10).fork()).join();
+    }
+    if (message.host !== undefined) {
+      FirewallLevelSpec.encode(message.host, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HostFirewallSpec {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHostFirewallSpec();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cluster = FirewallLevelSpec.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.host = FirewallLevelSpec.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HostFirewallSpec {
+    return {
+      cluster: isSet(object.cluster) ? FirewallLevelSpec.fromJSON(object.cluster) : undefined,
+      host: isSet(object.host) ? FirewallLevelSpec.fromJSON(object.host) : undefined,
+    };
+  },
+
+  toJSON(message: HostFirewallSpec): unknown {
+    const obj: any = {};
+    if (message.cluster !== undefined) {
+      obj.cluster = FirewallLevelSpec.toJSON(message.cluster);
+    }
+    if (message.host !== undefined) {
+      obj.host = FirewallLevelSpec.toJSON(message.host);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HostFirewallSpec>, I>>(base?: I): HostFirewallSpec {
+    return HostFirewallSpec.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HostFirewallSpec>, I>>(object: I): HostFirewallSpec {
+    const message = createBaseHostFirewallSpec();
+    message.cluster = (object.cluster !== undefined && object.cluster !== null)
+      ? FirewallLevelSpec.fromPartial(object.cluster)
+      : undefined;
+    message.host = (object.host !== undefined && object.host !== null)
+      ? FirewallLevelSpec.fromPartial(object.host)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseFirewallLevelSpec(): FirewallLevelSpec {
+  return { options: {}, rules: [] };
+}
+
+export const FirewallLevelSpec: MessageFns<FirewallLevelSpec> = {
+  encode(message: FirewallLevelSpec, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    globalThis.Object.entries(message.options).forEach(([key, value]: [string, string]) => {
+      FirewallLevelSpec_OptionsEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
+    });
+    for (const v of message.rules) {
+      FirewallRuleSpec.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FirewallLevelSpec {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFirewallLevelSpec();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const entry1 = FirewallLevelSpec_OptionsEntry.decode(reader, reader.uint32());
+            if (entry1.value !== undefined) {
+              message.options[entry1.key] = entry1.value;
+            }
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rules.push(FirewallRuleSpec.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FirewallLevelSpec {
+    return {
+      options: isObject(object.options)
+        ? (globalThis.Object.entries(object.options) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      rules: globalThis.Array.isArray(object?.rules) ? object.rules.map((e: any) => FirewallRuleSpec.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: FirewallLevelSpec): unknown {
+    const obj: any = {};
+    if (message.options) {
+      const entries = globalThis.Object.entries(message.options) as [string, string][];
+      if (entries.length > 0) {
+        obj.options = {};
+        entries.forEach(([k, v]) => {
+          obj.options[k] = v;
+        });
+      }
+    }
+    if (message.rules?.length) {
+      obj.rules = message.rules.map((e) => FirewallRuleSpec.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FirewallLevelSpec>, I>>(base?: I): FirewallLevelSpec {
+    return FirewallLevelSpec.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FirewallLevelSpec>, I>>(object: I): FirewallLevelSpec {
+    const message = createBaseFirewallLevelSpec();
+    message.options = (globalThis.Object.entries(object.options ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.rules = object.rules?.map((e) => FirewallRuleSpec.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseFirewallLevelSpec_OptionsEntry(): FirewallLevelSpec_OptionsEntry {
+  return { key: "", value: "" };
+}
+
+export const FirewallLevelSpec_OptionsEntry: MessageFns<FirewallLevelSpec_OptionsEntry> = {
+  encode(message: FirewallLevelSpec_OptionsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FirewallLevelSpec_OptionsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFirewallLevelSpec_OptionsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FirewallLevelSpec_OptionsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: FirewallLevelSpec_OptionsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FirewallLevelSpec_OptionsEntry>, I>>(base?: I): FirewallLevelSpec_OptionsEntry {
+    return FirewallLevelSpec_OptionsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FirewallLevelSpec_OptionsEntry>, I>>(
+    object: I,
+  ): FirewallLevelSpec_OptionsEntry {
+    const message = createBaseFirewallLevelSpec_OptionsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseFirewallRuleSpec(): FirewallRuleSpec {
+  return { type: "", action: "", source: "", dest: "", proto: "", dport: "", comment: "" };
+}
+
+export const FirewallRuleSpec: MessageFns<FirewallRuleSpec> = {
+  encode(message: FirewallRuleSpec, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.action !== "") {
+      writer.uint32(18).string(message.action);
+    }
+    if (message.source !== "") {
+      writer.uint32(26).string(message.source);
+    }
+    if (message.dest !== "") {
+      writer.uint32(34).string(message.dest);
+    }
+    if (message.proto !== "") {
+      writer.uint32(42).string(message.proto);
+    }
+    if (message.dport !== "") {
+      writer.uint32(50).string(message.dport);
+    }
+    if (message.comment !== "") {
+      writer.uint32(58).string(message.comment);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FirewallRuleSpec {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFirewallRuleSpec();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.dest = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.proto = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.dport = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.comment = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FirewallRuleSpec {
+    return {
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      action: isSet(object.action) ? globalThis.String(object.action) : "",
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      dest: isSet(object.dest) ? globalThis.String(object.dest) : "",
+      proto: isSet(object.proto) ? globalThis.String(object.proto) : "",
+      dport: isSet(object.dport) ? globalThis.String(object.dport) : "",
+      comment: isSet(object.comment) ? globalThis.String(object.comment) : "",
+    };
+  },
+
+  toJSON(message: FirewallRuleSpec): unknown {
+    const obj: any = {};
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.action !== "") {
+      obj.action = message.action;
+    }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.dest !== "") {
+      obj.dest = message.dest;
+    }
+    if (message.proto !== "") {
+      obj.proto = message.proto;
+    }
+    if (message.dport !== "") {
+      obj.dport = message.dport;
+    }
+    if (message.comment !== "") {
+      obj.comment = message.comment;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FirewallRuleSpec>, I>>(base?: I): FirewallRuleSpec {
+    return FirewallRuleSpec.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FirewallRuleSpec>, I>>(object: I): FirewallRuleSpec {
+    const message = createBaseFirewallRuleSpec();
+    message.type = object.type ?? "";
+    message.action = object.action ?? "";
+    message.source = object.source ?? "";
+    message.dest = object.dest ?? "";
+    message.proto = object.proto ?? "";
+    message.dport = object.dport ?? "";
+    message.comment = object.comment ?? "";
     return message;
   },
 };
