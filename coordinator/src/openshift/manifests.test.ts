@@ -33,7 +33,7 @@ function cluster(topology: OpenShiftClusterSpec['topology'], nodes: NodeIn[], ex
             controlPlane: { cores: 8, memoryMiB: 16384, diskGiB: 120 },
             worker: { cores: 4, memoryMiB: 16384, diskGiB: 120 },
           },
-          nodes,
+          nodes: nodes.map((n, i) => ({ ip: `10.0.1.${10 + i}`, ...n })), // the addresses hostsOf plans
           pullSecret: { store: 'kv', path: 'openshift/pull-secret' },
           sshKey: { store: 'kv', path: 'openshift/ssh-key' },
           ...extra,

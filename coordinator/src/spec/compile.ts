@@ -6,6 +6,7 @@
 import type { ContainerSpec, GpuRequest, Mount, VmSpec } from './guest.js';
 import type { HostSetup } from './host.js';
 import type { GuestNic, NetworkSpec } from './network.js';
+import { withNodeAddresses } from './openshift-addresses.js';
 import { AGENT_INSTALLER_MINIMUM, CONTROL_PLANE_REPLICAS, OPENSHIFT_NETWORK_TYPE, type OpenShiftClusterSpec } from './openshift.js';
 import type { SchedulingSpec } from './scheduling.js';
 import type { Spec } from './spec.js';
@@ -246,23 +247,23 @@ export function compileSpec(spec: Spec): CompiledSpec {
     if (byName.has(d.spec.name)) issues.add(`${d.path}.name`, d.spec.name, 'duplicate guest name');
     else byName.set(d.spec.name, d);
   }
-  const ocpNodes = openshiftDeclared(spec.openshift, issues);
-  for (const o of ocpNodes) {
-    if (byName.has(o.node.name)) issues.add(`${o.path}.name`, o.node.name, 'duplicate guest name');
-  }
-
   const templates = compileTemplates(spec.templates, byName, issues);
 
   const ctx: GuestContext = { spec, issues, nodeNames, networks, pools, templates, byName, features, stacks };
   const guests: CompiledGuest[] = declared.map((d) => compileGuest(d, ctx));
-  const ocpCompiled = compileOpenShift(spec.openshift, ocpNodes, nodeNames, issues);
+  const openshift = withNodeAddresses(spec.openshift, guests.map((g) => g.network.ip));
+  const ocpNodes = openshiftDeclared(openshift, issues);
+  for (const o of ocpNodes) {
+    if (byName.has(o.node.name)) issues.add(`${o.path}.name`, o.node.name, 'duplicate guest name');
+  }
+  const ocpCompiled = compileOpenShift(openshift, ocpNodes, nodeNames, issues);
   guests.push(...ocpCompiled.guests);
 
   const guestByName = new Map(guests.map((g) => [g.name, g]));
   const ancestors = resolveAncestors(guests, guestByName);
   const finalGuests = guests.map((g) => ({ ...g, ancestors: ancestors.get(g.name) ?? [] }));
   checkFeatureRequirements(finalGuests, guestByName, features, issues);
-  checkUniqueResources(finalGuests, spec.openshift, issues);
+  checkUniqueResources(finalGuests, openshift, issues);
   const buildOrder = topologicalOrder(finalGuests, issues);
 
   if (issues.list.length > 0) throw SpecError.fromIssues(issues.list);
