@@ -14,7 +14,11 @@ export function goldenPath(name: string): string {
 
 /** Returns the committed text (after writing `actual` when updating is asked for). */
 export function golden(name: string, actual: string): string {
-  const path = goldenPath(name);
+  return goldenAt(goldenPath(name), actual);
+}
+
+/** The same for a golden file at any path (fixtures kept beside the sources they come from). */
+export function goldenAt(path: string, actual: string): string {
   if (process.env[GOLDEN_ENV] === '1') {
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, actual);

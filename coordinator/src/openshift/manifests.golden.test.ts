@@ -1,9 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { GOLDEN_ENV } from '../importers/golden.js';
+import { goldenAt } from '../importers/golden.js';
 import { specToYaml } from '../importers/output.js';
 import { importProxShift } from '../importers/proxshift/index.js';
 import type { PlannedHost } from '../plan/openshift.js';
@@ -31,17 +29,6 @@ async function importedClusters() {
   return loadSpecText(specToYaml(r.spec), 'proxshift').compiled;
 }
 
-/** Returns the committed golden (after writing `actual` when PHOENIX_UPDATE_GOLDEN=1 asks for it). */
-function golden(path: string, actual: string): string {
-  const file = REPO(`${FIXTURES}/${path}`);
-  if (process.env[GOLDEN_ENV] === '1') {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, actual);
-  }
-  if (!existsSync(file)) throw new Error(`golden file ${file} is missing: review the output and run with ${GOLDEN_ENV}=1`);
-  return readFileSync(file, 'utf8');
-}
-
 describe('manifests against ProxShift', () => {
   it.each(['ocp', 'ocp3', 'ocp-sno1'])('renders %s as ProxShift does, minus its bugs', async (name) => {
     const compiled = await importedClusters();
@@ -53,7 +40,7 @@ describe('manifests against ProxShift', () => {
       return { name: n.name, guestId: n.name, role: n.role, node: `pve${i + 1}`, ip: n.ip ?? '', mac: guest?.network.mac ?? '', rootDeviceWwn: n.rootDeviceWwn };
     });
     const out = renderManifests(cluster, hosts, INPUTS);
-    expect(parse(out.installConfig)).toEqual(parse(golden(`${name}/install-config.yaml`, out.installConfig)));
-    expect(parse(out.agentConfig)).toEqual(parse(golden(`${name}/agent-config.yaml`, out.agentConfig)));
+    expect(parse(out.installConfig)).toEqual(parse(goldenAt(REPO(`${FIXTURES}/${name}/install-config.yaml`), out.installConfig)));
+    expect(parse(out.agentConfig)).toEqual(parse(goldenAt(REPO(`${FIXTURES}/${name}/agent-config.yaml`), out.agentConfig)));
   });
 });

@@ -752,9 +752,8 @@ function compileOpenShift(
       if (c.apiVip !== undefined && c.apiVip === c.ingressVip) issues.add(`${path}.ingressVip`, c.ingressVip, 'must differ from apiVip');
     }
     c.nodes.forEach((n, ni) => {
-      if (n.ip !== undefined && !inSubnet(n.ip, machine)) {
-        issues.add(`${path}.nodes.${ni}.ip`, n.ip, `not inside ${c.network.machineCidr}`);
-      }
+      if (n.ip === undefined) issues.add(`${path}.nodes.${ni}.ip`, undefined, `no free address left in ${c.network.machineCidr} to give it`);
+      else if (!inSubnet(n.ip, machine)) issues.add(`${path}.nodes.${ni}.ip`, n.ip, `not inside ${c.network.machineCidr}`);
       if (n.placement?.node !== undefined && !nodeNames.has(n.placement.node)) {
         issues.add(`${path}.nodes.${ni}.placement.node`, n.placement.node, 'unknown node (not in nodes)');
       }

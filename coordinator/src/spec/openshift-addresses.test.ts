@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { exitCodeOf } from '@phoenix/shared';
 import { compileSpec } from './compile.js';
 import { parseSpec } from './load.js';
 
@@ -36,6 +37,21 @@ describe('OpenShift node addresses left out', () => {
     expect(c.openshift[0]?.spec.nodes.map((n) => n.ip)).toEqual(['10.0.0.6', '10.0.0.5', '10.0.0.7']);
     expect(c.openshift[0]?.rendezvousIp).toBe('10.0.0.6');
     expect(c.guests.find((g) => g.name === 'm3')?.network.ip).toBe('10.0.0.7/28');
+  });
+
+  it('are refused, naming the node, when the machine network has none left', () => {
+    const nodes = ['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8', 'm9', 'm10', 'm11'].map((name) => ({ name, role: 'control-plane' as const }));
+    const err = (() => {
+      try {
+        spec(nodes);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(exitCodeOf(err)).toBe(2);
+    expect((err as Error).message).toContain('openshift.0.nodes.10.ip');
+    expect((err as Error).message).toContain('no free address left in 10.0.0.0/28');
   });
 
   it('are the same on every compile of the same spec', () => {

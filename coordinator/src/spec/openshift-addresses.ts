@@ -32,7 +32,7 @@ export function withNodeAddresses(clusters: readonly OpenShiftClusterSpec[], gue
           return ip;
         }
       }
-      return undefined; // machine network full: the node stays without one and compile says so
+      return undefined; // machine network full: compile reports the node's ip
     };
     return { ...c, nodes: c.nodes.map((n) => (n.ip !== undefined ? n : { ...n, ip: nextFree() })) };
   });
